@@ -1,0 +1,46 @@
+/**
+ * The one error type services throw. Each face maps `code` to its wire shape (Speckle GraphQL
+ * `extensions.code`, Speckle REST `{"error":…}`, AYON `{"code","detail"}`).
+ */
+export type ErrorCode =
+  | 'FORBIDDEN'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND_ERROR'
+  | 'BAD_REQUEST_ERROR'
+  | 'USER_INPUT_ERROR'
+  | 'TOKEN_CREATE_ERROR'
+  | 'INVALID_TOKEN'
+  | 'RATE_LIMIT_ERROR'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INTERNAL';
+
+const STATUS: Record<ErrorCode, number> = {
+  FORBIDDEN: 403,
+  UNAUTHORIZED: 401,
+  NOT_FOUND_ERROR: 404,
+  BAD_REQUEST_ERROR: 400,
+  USER_INPUT_ERROR: 400,
+  TOKEN_CREATE_ERROR: 400,
+  INVALID_TOKEN: 403,
+  RATE_LIMIT_ERROR: 429,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL: 500,
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** extra wire data, e.g. retryAfterMs for rate limits */
+  readonly info?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, info?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.info = info;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

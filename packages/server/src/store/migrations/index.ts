@@ -1,0 +1,46 @@
+/**
+ * Versioned migrations, applied in order on start and by `atrium migrate`. The same files run on
+ * SQLite and PostgreSQL; the context gives the column types that differ between them.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import type { Dialect, Store } from '../db.js';
+import * as m0001 from './0001_identity.js';
+import * as m0002 from './0002_jobs.js';
+
+export interface MigrationContext {
+  dialect: Dialect;
+  /** 64-bit integer: epoch ms, sizes */
+  bigint: 'bigint' | 'integer';
+  /** 0/1 flag */
+  bool: 'smallint' | 'integer';
+  /** auto-increment integer key */
+  serial: 'bigserial' | 'integer';
+}
+
+type Step = { up(db: Kysely<any>, ctx: MigrationContext): Promise<void> };
+
+/** Append new migrations here; never edit one that has shipped. */
+const steps: Record<string, Step> = {
+  '0001_identity': m0001,
+  '0002_jobs': m0002,
+};
+
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const ctx: MigrationContext =
+    store.dialect === 'postgres'
+      ? { dialect: 'postgres', bigint: 'bigint', bool: 'smallint', serial: 'bigserial' }
+      : { dialect: 'sqlite', bigint: 'integer', bool: 'integer', serial: 'integer' };
+  const migrations: Record<string, Migration> = {};
+  for (const [name, step] of Object.entries(steps)) {
+    migrations[name] = { up: (db) => step.up(db, ctx) };
+  }
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'atrium_migrations',
+    migrationLockTableName: 'atrium_migrations_lock',
+  });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,135 @@
+/** Row types of every table, as Kysely sees them. Times are epoch ms; booleans 0/1; JSON is text. */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  /** lower-cased email, unique: emails are unique case-insensitively */
+  email_lower: string;
+  name: string;
+  bio: string | null;
+  company: string | null;
+  avatar: string | null;
+  verified: number;
+  /** admin | user | guest | archived */
+  server_role: string;
+  password_digest: string | null;
+  /** AYON login name (unique when set); built by the AYON face */
+  username: string | null;
+  /** 1 for AYON service users */
+  is_service: number;
+  /** JSON text: face-specific data (AYON user data, v1 profile fields) */
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiTokensTable {
+  /** 10-char public id: the first 10 characters of the token */
+  id: string;
+  /** SHA-256 (hex) of the secret part */
+  digest: string;
+  owner_id: string;
+  name: string;
+  last_chars: string;
+  /** pat | app | ayon_session | ayon_api_key */
+  kind: string;
+  app_id: string | null;
+  revoked: number;
+  lifespan_ms: number;
+  created_at: number;
+  last_used: number;
+}
+
+export interface TokenScopesTable {
+  token_id: string;
+  scope: string;
+}
+
+export interface TokenResourceAccessTable {
+  token_id: string;
+  resource_type: string;
+  resource_id: string;
+}
+
+export interface ServerAppsTable {
+  id: string;
+  /** SHA-256 (hex) of the app secret */
+  secret_digest: string;
+  name: string;
+  description: string | null;
+  terms_link: string | null;
+  logo: string | null;
+  public: number;
+  trust_by_default: number;
+  author_id: string | null;
+  /** null: the server's own public URL (default web app) */
+  redirect_url: string | null;
+  created_at: number;
+}
+
+export interface ServerAppScopesTable {
+  app_id: string;
+  scope: string;
+}
+
+export interface AuthorizationCodesTable {
+  id: string;
+  app_id: string;
+  user_id: string;
+  challenge: string;
+  created_at: number;
+  lifespan_ms: number;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  digest: string;
+  app_id: string;
+  user_id: string;
+  created_at: number;
+  lifespan_ms: number;
+}
+
+export interface ServerConfigTable {
+  id: number;
+  name: string;
+  company: string | null;
+  description: string | null;
+  admin_contact: string | null;
+  terms_of_service: string | null;
+  invite_only: number;
+  guest_mode_enabled: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  type: string;
+  payload: string;
+  /** queued | running | done | dead */
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  lease_until: number | null;
+  locked_by: string | null;
+  last_error: string | null;
+  /** at most one live job per (type, dedupe_key) */
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  token_scopes: TokenScopesTable;
+  token_resource_access: TokenResourceAccessTable;
+  server_apps: ServerAppsTable;
+  server_app_scopes: ServerAppScopesTable;
+  authorization_codes: AuthorizationCodesTable;
+  refresh_tokens: RefreshTokensTable;
+  server_config: ServerConfigTable;
+  jobs: JobsTable;
+}
