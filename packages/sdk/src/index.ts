@@ -1,0 +1,33 @@
+/**
+ * @atrium/sdk — TypeScript clients for Atrium and the servers it stands in for.
+ *
+ * Speckle: `SpeckleClient` mirrors specklepy's client in camelCase and speaks Speckle's GraphQL wire
+ * protocol, so it works against Atrium and against a Speckle server. Every failure is thrown as a
+ * `SpeckleError` subclass (specklepy's server resource returns errors instead).
+ */
+export { SpeckleClient, DEFAULT_HOST, PROBE_TIMEOUT_MS, SDK_NAME, SDK_VERSION, type SpeckleClientOptions } from './speckle/client.js';
+export {
+  SpeckleError,
+  GraphQLError,
+  SpeckleAuthError,
+  SpeckleTransportError,
+  type GraphQLErrorEntry,
+} from './speckle/errors.js';
+export {
+  SpeckleTransport,
+  DEFAULT_RETRY,
+  parseGraphQLAnswer,
+  parseRetryAfter,
+  type FetchLike,
+  type GraphQLRequestOptions,
+  type HttpRequest,
+  type RetryOptions,
+  type TransportOptions,
+} from './speckle/transport.js';
+export { createInsecureFetch } from './speckle/insecureFetch.js';
+export { normaliseHost, serverEndpoints, type ServerEndpoints } from './speckle/host.js';
+export { parseServerVersion, type ServerVersion } from './speckle/version.js';
+export { ResourceBase, type ResourceContext } from './speckle/resource.js';
+export * from './speckle/resources/server.js';
+export * from './speckle/resources/activeUser.js';
+export type * from './speckle/models/index.js';

@@ -1,0 +1,3 @@
+export type * from './account.js';
+export type * from './server.js';
+export type * from './user.js';

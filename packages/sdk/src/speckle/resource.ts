@@ -1,0 +1,58 @@
+/**
+ * Base of every resource (`client.server`, `client.activeUser`, later `client.project`, `client.model`,
+ * …): one file per resource under resources/, each holding the exact GraphQL documents specklepy sends.
+ * Resources read the client's current transport and account on every call, so a resource obtained before
+ * `authenticateWithToken` uses the token afterwards.
+ */
+import { SpeckleTransportError } from './errors.js';
+import type { Account } from './models/account.js';
+import type { GraphQLRequestOptions, SpeckleTransport } from './transport.js';
+import type { ServerVersion } from './version.js';
+
+/** What a resource needs from its client. */
+export interface ResourceContext {
+  readonly transport: SpeckleTransport;
+  readonly account: Account;
+  /** the parsed server version once known (undefined: not asked yet; null: the probe failed) */
+  readonly serverVersion: ServerVersion | null | undefined;
+}
+
+export abstract class ResourceBase {
+  /** specklepy's resource name, e.g. `server`, `active_user` */
+  abstract readonly name: string;
+
+  constructor(protected readonly context: ResourceContext) {}
+
+  get account(): Account {
+    return this.context.account;
+  }
+
+  get serverVersion(): ServerVersion | null | undefined {
+    return this.context.serverVersion;
+  }
+
+  /** Runs a document and returns the value under `key` of its `data` (which must be present). */
+  protected async query<T>(
+    document: string,
+    key: string,
+    variables?: Record<string, unknown>,
+    options?: GraphQLRequestOptions,
+  ): Promise<T> {
+    const data = await this.context.transport.execute<Record<string, unknown>>(document, variables, options);
+    if (!(key in data)) {
+      throw new SpeckleTransportError(`the answer has no "${key}": ${JSON.stringify(data).slice(0, 300)}`);
+    }
+    return data[key] as T;
+  }
+}
+
+/** Throws SpeckleTransportError when a value the client relies on has the wrong shape. */
+export function expectShape(ok: boolean, what: string, value: unknown): void {
+  if (!ok) {
+    throw new SpeckleTransportError(`unexpected answer: ${what} (got ${JSON.stringify(value)?.slice(0, 300)})`);
+  }
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
