@@ -6,6 +6,7 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import type { Dialect, Store } from '../db.js';
 import * as m0001 from './0001_identity.js';
 import * as m0002 from './0002_jobs.js';
+import * as m0003 from './0003_jobs_live.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -23,6 +24,7 @@ type Step = { up(db: Kysely<any>, ctx: MigrationContext): Promise<void> };
 const steps: Record<string, Step> = {
   '0001_identity': m0001,
   '0002_jobs': m0002,
+  '0003_jobs_live': m0003,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {
