@@ -1,0 +1,20 @@
+/** All services, built once from the store, the blob store and the settings. Faces receive this. */
+import type { AtriumConfig } from '../config.js';
+import type { Store } from '../store/db.js';
+import type { BlobStore } from '../store/blobs/index.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { createIdentityService } from './identity.js';
+import { createAppsService } from './apps.js';
+import { createServerInfoService } from './server-info.js';
+import { createRateLimiter } from './rate-limit.js';
+
+export function createServices(deps: { store: Store; blobs: BlobStore; jobs: JobQueue; config: AtriumConfig }) {
+  const { store, blobs, jobs, config } = deps;
+  const identity = createIdentityService(store);
+  const apps = createAppsService(store, identity, config);
+  const serverInfo = createServerInfoService(store, config);
+  const loginLimiter = createRateLimiter(config.loginRateLimit);
+  return { config, store, blobs, jobs, identity, apps, serverInfo, loginLimiter };
+}
+
+export type Services = ReturnType<typeof createServices>;
