@@ -11,6 +11,7 @@ every scope), `speckle_client` (specklepy authenticated with it), `graphql` (raw
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -30,7 +31,10 @@ import requests
 
 # specklepy reports usage to Speckle's analytics service unless told not to; the suites talk to
 # the local server only. Its account files go to a throwaway directory.
-os.environ.setdefault("SPECKLE_USERDATA_PATH", tempfile.mkdtemp(prefix="atrium-speckle-userdata-"))
+if "SPECKLE_USERDATA_PATH" not in os.environ:
+    _userdata = tempfile.mkdtemp(prefix="atrium-speckle-userdata-")
+    os.environ["SPECKLE_USERDATA_PATH"] = _userdata
+    atexit.register(shutil.rmtree, _userdata, True)
 from specklepy.logging import metrics  # noqa: E402
 
 metrics.disable()
@@ -274,7 +278,11 @@ def _stop_server(server: AtriumServer) -> None:
 def server(request) -> AtriumServer:
     """A fresh Atrium server on its own port, data dir and database (one per db kind)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"atrium-conformance-{request.param}-"))
-    srv = _start_server(request.param, tmp)
+    try:
+        srv = _start_server(request.param, tmp)
+    except BaseException:  # pytest.fail raises an OutcomeException (a BaseException)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         yield srv
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import pytest
 import requests
@@ -341,6 +342,29 @@ def test_revoking_one_token_leaves_the_callers_token_working(speckle_client, adm
     token = speckle_client.server.create_token("sibling", ["streams:read"], ONE_HOUR_MS)
     assert speckle_client.server.revoke_token(token) is True
     assert speckle_client.active_user.get().id == admin_id
+
+
+def test_revoke_token_cannot_revoke_another_users_token(server, speckle_client, graphql):
+    email = f"other-{secrets.token_hex(4)}@example.com"
+    server.cli("users", "create", "--email", email, "--name", "Other", "--password", secrets.token_hex(12))
+    others_token = server.create_token(["streams:read", "profile:read"], user=email)
+
+    result = speckle_client.server.revoke_token(others_token)
+    assert any("Did not revoke token" in m for m in error_messages(result)), result.errors
+    # still valid: only the owner's tokens are deleted (§2.6)
+    r = graphql(ACTIVE_USER_QUERY, token=others_token)
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["data"]["name"] == "Other"
+
+
+def test_create_token_lifespan_is_in_milliseconds_and_an_expired_token_is_rejected(server, speckle_client, graphql):
+    token = speckle_client.server.create_token("short lived", ["streams:read"], 1500)
+    assert isinstance(token, str), token
+    assert graphql(SERVER_VERSION_PROBE, token=token).status_code == 200
+    time.sleep(2.5)
+    r = graphql(SERVER_VERSION_PROBE, token=token)
+    assert r.status_code == 403, r.text
+    assert r.json() == INVALID_TOKEN_BODY
 
 
 # --- invalid tokens --------------------------------------------------------------------------
