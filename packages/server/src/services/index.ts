@@ -7,6 +7,8 @@ import { createIdentityService } from './identity.js';
 import { createAppsService } from './apps.js';
 import { createServerInfoService } from './server-info.js';
 import { createRateLimiter } from './rate-limit.js';
+import { createEventBus } from './events.js';
+import { createProjectsService } from './projects.js';
 
 export function createServices(deps: { store: Store; blobs: BlobStore; jobs: JobQueue; config: AtriumConfig }) {
   const { store, blobs, jobs, config } = deps;
@@ -14,7 +16,9 @@ export function createServices(deps: { store: Store; blobs: BlobStore; jobs: Job
   const apps = createAppsService(store, identity, config);
   const serverInfo = createServerInfoService(store, config);
   const loginLimiter = createRateLimiter(config.loginRateLimit);
-  return { config, store, blobs, jobs, identity, apps, serverInfo, loginLimiter };
+  const bus = createEventBus();
+  const projects = createProjectsService(store, bus);
+  return { config, store, blobs, jobs, bus, identity, apps, serverInfo, loginLimiter, projects };
 }
 
 export type Services = ReturnType<typeof createServices>;

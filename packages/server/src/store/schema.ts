@@ -132,4 +132,87 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   server_config: ServerConfigTable;
   jobs: JobsTable;
+  projects: ProjectsTable;
+  project_acl: ProjectAclTable;
+  models: ModelsTable;
+  versions: VersionsTable;
+  version_receipts: VersionReceiptsTable;
+  project_invites: ProjectInvitesTable;
+  objects: ObjectsTable;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  /** public | private | unlisted */
+  visibility: string;
+  allow_public_comments: number;
+  cloned_from: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectAclTable {
+  project_id: string;
+  user_id: string;
+  /** owner | contributor | reviewer */
+  role: string;
+  created_at: number;
+}
+
+export interface ModelsTable {
+  id: string;
+  project_id: string;
+  /** full lower-cased path, e.g. "building/level 1" */
+  name: string;
+  description: string | null;
+  author_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VersionsTable {
+  id: string;
+  project_id: string;
+  model_id: string;
+  referenced_object: string;
+  author_id: string | null;
+  message: string | null;
+  source_application: string | null;
+  total_children_count: number | null;
+  /** JSON array of parent version ids */
+  parents: string;
+  created_at: number;
+}
+
+export interface VersionReceiptsTable {
+  id: Generated<number>;
+  version_id: string;
+  user_id: string | null;
+  source_application: string;
+  message: string | null;
+  created_at: number;
+}
+
+export interface ProjectInvitesTable {
+  id: string;
+  project_id: string;
+  inviter_id: string;
+  target_user_id: string | null;
+  target_email: string | null;
+  role: string;
+  token: string;
+  created_at: number;
+}
+
+export interface ObjectsTable {
+  project_id: string;
+  id: string;
+  speckle_type: string;
+  /** null for REST uploads, as Speckle stores them */
+  total_children_count: number | null;
+  /** the object's JSON text, including __closure */
+  data: string;
+  created_at: number;
 }

@@ -7,6 +7,7 @@ import type { Dialect, Store } from '../db.js';
 import * as m0001 from './0001_identity.js';
 import * as m0002 from './0002_jobs.js';
 import * as m0003 from './0003_jobs_live.js';
+import * as m0004 from './0004_speckle_projects.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -25,6 +26,7 @@ const steps: Record<string, Step> = {
   '0001_identity': m0001,
   '0002_jobs': m0002,
   '0003_jobs_live': m0003,
+  '0004_speckle_projects': m0004,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {
