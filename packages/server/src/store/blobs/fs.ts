@@ -228,11 +228,15 @@ export class FsBlobStore implements BlobStore {
   /** Renames a finished temp file onto its key, creating parent directories, durably. */
   private async publish(tmp: string, target: string, key: string): Promise<void> {
     const dir = path.dirname(target);
+    // A concurrent delete may prune the (empty) parent directories while we create them or
+    // before we rename into them: ENOENT then means "make them again".
+    const retries = 50;
     for (let attempt = 0; ; attempt++) {
       let firstCreated: string | undefined;
       try {
         firstCreated = await fsp.mkdir(dir, { recursive: true });
       } catch (e) {
+        if (errCode(e) === 'ENOENT' && attempt < retries) continue;
         if (errCode(e) === 'EEXIST' || errCode(e) === 'ENOTDIR') throw new BlobKeyConflictError(key);
         throw e;
       }
@@ -240,8 +244,7 @@ export class FsBlobStore implements BlobStore {
         await fsp.rename(tmp, target);
       } catch (e) {
         const code = errCode(e);
-        // A concurrent delete pruned the empty parent between mkdir and rename: make it again.
-        if (code === 'ENOENT' && attempt < 10) continue;
+        if (code === 'ENOENT' && attempt < retries) continue;
         if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || (code === 'EPERM' && isWindows))
           throw new BlobKeyConflictError(key);
         throw e;
