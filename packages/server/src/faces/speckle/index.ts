@@ -11,6 +11,7 @@ import { speckleRestErrorHandler } from './errors.js';
 import { buildExecutableSchema, createGraphQLExecutor } from './graphql/executor.js';
 import { serverModule } from './graphql/modules/server.js';
 import { usersModule } from './graphql/modules/users.js';
+import { projectsModule } from './graphql/modules/projects.js';
 import { speckleAuthRoutes } from './rest/auth-routes.js';
 
 declare module 'fastify' {
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-export const speckleSchemaModules = [serverModule, usersModule];
+export const speckleSchemaModules = [serverModule, usersModule, projectsModule];
 
 export async function speckleFace(app: FastifyInstance, opts: { services: Services }) {
   const { services } = opts;
