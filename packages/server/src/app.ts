@@ -70,7 +70,7 @@ export async function buildApp(
     bodyLimit: config.limits.requestBodyBytes,
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,
-    trustProxy: true,
+    trustProxy: config.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ...(https ? { https } : {}),

@@ -73,6 +73,7 @@ const envSchema = z.object({
   ATRIUM_JOB_WORKERS: intFrom(0, 64).default('1'),
   ATRIUM_JOB_POLL_MS: intFrom(10, 60_000).default('500'),
   ATRIUM_SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default('10000'),
+  ATRIUM_TRUST_PROXY: boolFrom.default('false'),
   ATRIUM_TLS_CERT: z.string().trim().min(1).optional(),
   ATRIUM_TLS_KEY: z.string().trim().min(1).optional(),
 });
@@ -114,6 +115,8 @@ export interface AtriumConfig {
   jobs: { workers: number; pollMs: number };
   shutdownTimeoutMs: number;
   tls?: { certFile: string; keyFile: string };
+  /** trust X-Forwarded-* (only behind a reverse proxy) */
+  trustProxy: boolean;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env): AtriumConfig {
     jobs: { workers: e.ATRIUM_JOB_WORKERS, pollMs: e.ATRIUM_JOB_POLL_MS },
     shutdownTimeoutMs: e.ATRIUM_SHUTDOWN_TIMEOUT_MS,
     tls,
+    trustProxy: e.ATRIUM_TRUST_PROXY,
   };
 }
 
