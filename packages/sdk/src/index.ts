@@ -31,3 +31,41 @@ export { ResourceBase, type ResourceContext } from './speckle/resource.js';
 export * from './speckle/resources/server.js';
 export * from './speckle/resources/activeUser.js';
 export type * from './speckle/models/index.js';
+export {
+  Base,
+  DataChunk,
+  registerType,
+  getRegisteredType,
+  speckleTypeOf,
+  setSpeckleType,
+  validatePropName,
+  compareCodePoints,
+  serializableMembers,
+  type BaseClass,
+} from './speckle/objects/base.js';
+export {
+  SpeckleFloat,
+  float,
+  formatFloat,
+  formatNumber,
+  encodeString,
+  ujsonDumps,
+  type FloatArray,
+  type IntArray,
+} from './speckle/objects/ujson.js';
+export {
+  BaseObjectSerializer,
+  serialize,
+  getId,
+  hashJson,
+  type ObjectRecord,
+  type SerializeOptions,
+  type SerializeResult,
+} from './speckle/objects/serializer.js';
+export {
+  BaseObjectDeserializer,
+  deserialize,
+  type DeserializeOptions,
+  type ObjectSource,
+} from './speckle/objects/deserializer.js';
+export * from './speckle/objects/geometry.js';
