@@ -86,7 +86,8 @@ finish() {
   cleanup
   trap - EXIT
   if [ "${#failed_steps[@]}" -gt 0 ]; then
-    printf '\nFAILED: %s\n' "${failed_steps[@]}" >&2
+    echo >&2
+    printf 'FAILED: %s\n' "${failed_steps[@]}" >&2
   fi
   [ "$skipped" -gt 0 ] && printf '(%s skipped)\n' "$skipped" >&2
   echo "$passed passed, $failed failed"
