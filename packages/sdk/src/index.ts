@@ -30,6 +30,24 @@ export { parseServerVersion, type ServerVersion } from './speckle/version.js';
 export { ResourceBase, type ResourceContext } from './speckle/resource.js';
 export * from './speckle/resources/server.js';
 export * from './speckle/resources/activeUser.js';
+export * from './speckle/resources/otherUser.js';
+export * from './speckle/resources/project.js';
+export * from './speckle/resources/model.js';
+export * from './speckle/resources/version.js';
+export * from './speckle/resources/projectInvite.js';
+export * from './speckle/resources/subscription.js';
+export { inputs, DEFAULT_SOURCE_APPLICATION } from './speckle/inputs.js';
+export {
+  subscribeGraphQL,
+  defaultWebSocketFactory,
+  SUBSCRIPTION_PROTOCOLS,
+  type GraphQLSubscriptionRequest,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionProtocol,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './speckle/websocket.js';
 export type * from './speckle/models/index.js';
 export {
   Base,
@@ -69,3 +87,22 @@ export {
   type ObjectSource,
 } from './speckle/objects/deserializer.js';
 export * from './speckle/objects/geometry.js';
+export {
+  operations,
+  send,
+  receive,
+  makeBatches,
+  recordsToSend,
+  SEND_DEFAULTS,
+  type ObjectCache,
+  type SendOptions,
+  type SendProgress,
+  type ReceiveOptions,
+  type ReceiveProgress,
+} from './speckle/operations.js';
+export {
+  ServerObjectTransport,
+  OBJECT_ROUTES_RETRY,
+  pythonJsonList,
+  type ObjectRoutesClient,
+} from './speckle/serverTransport.js';

@@ -6,6 +6,8 @@
  * const client = new SpeckleClient({ host: 'app.speckle.systems' });
  * await client.authenticateWithToken(token);
  * const info = await client.server.get();
+ * const project = await client.project.create({ name: 'Tower' });
+ * const objectId = await operations.send(base, { client, projectId: project.id });
  * ```
  *
  * Differences from specklepy, on purpose:
@@ -20,9 +22,16 @@ import { serverEndpoints } from './host.js';
 import type { Account } from './models/account.js';
 import type { ResourceContext } from './resource.js';
 import { ActiveUserResource } from './resources/activeUser.js';
+import { ModelResource } from './resources/model.js';
+import { OtherUserResource } from './resources/otherUser.js';
+import { ProjectResource } from './resources/project.js';
+import { ProjectInviteResource } from './resources/projectInvite.js';
 import { ServerResource } from './resources/server.js';
+import { SubscriptionResource, type SubscriptionContext } from './resources/subscription.js';
+import { VersionResource } from './resources/version.js';
 import { SpeckleTransport, type FetchLike, type GraphQLRequestOptions, type RetryOptions } from './transport.js';
 import { parseServerVersion, type ServerVersion } from './version.js';
+import type { WebSocketFactory } from './websocket.js';
 
 export const DEFAULT_HOST = 'app.speckle.systems';
 /** specklepy's anonymous client (the version probe) gives up after 10 s. */
@@ -45,9 +54,11 @@ export interface SpeckleClientOptions {
   application?: { name: string; version: string };
   /** replaces the global fetch (proxies, instrumentation) */
   fetch?: FetchLike;
+  /** replaces the `ws` package for subscriptions */
+  webSocketFactory?: WebSocketFactory;
 }
 
-export class SpeckleClient implements ResourceContext {
+export class SpeckleClient implements ResourceContext, SubscriptionContext {
   /** host without scheme, e.g. `app.speckle.systems` */
   readonly host: string;
   /** `https://host` (or `http://` with useSsl false) */
@@ -60,10 +71,18 @@ export class SpeckleClient implements ResourceContext {
 
   readonly server: ServerResource;
   readonly activeUser: ActiveUserResource;
+  readonly otherUser: OtherUserResource;
+  readonly project: ProjectResource;
+  readonly model: ModelResource;
+  readonly version: VersionResource;
+  readonly projectInvite: ProjectInviteResource;
+  /** live events over WebSocket (specklepy `client.subscribe`) */
+  readonly subscribe: SubscriptionResource;
+  readonly webSocketFactory: WebSocketFactory | undefined;
 
   private readonly options: SpeckleClientOptions;
   private state: { transport: SpeckleTransport; account: Account };
-  private version: ServerVersion | null | undefined = undefined;
+  private knownVersion: ServerVersion | null | undefined = undefined;
   private versionProbe: Promise<ServerVersion | null> | undefined;
 
   constructor(options: SpeckleClientOptions = {}) {
@@ -86,8 +105,15 @@ export class SpeckleClient implements ResourceContext {
       }),
       account: { token: null, serverInfo: { url: this.url }, userInfo: {} },
     };
+    this.webSocketFactory = options.webSocketFactory;
     this.server = new ServerResource(this);
     this.activeUser = new ActiveUserResource(this);
+    this.otherUser = new OtherUserResource(this);
+    this.project = new ProjectResource(this);
+    this.model = new ModelResource(this);
+    this.version = new VersionResource(this);
+    this.projectInvite = new ProjectInviteResource(this);
+    this.subscribe = new SubscriptionResource(this);
   }
 
   /** The transport in use (anonymous until `authenticateWithToken` succeeds). */
@@ -102,7 +128,7 @@ export class SpeckleClient implements ResourceContext {
 
   /** The parsed server version once known: undefined before any probe, null when the probe failed. */
   get serverVersion(): ServerVersion | null | undefined {
-    return this.version;
+    return this.knownVersion;
   }
 
   /** True once `authenticateWithToken` has succeeded. */
@@ -116,7 +142,7 @@ export class SpeckleClient implements ResourceContext {
    * null when anything fails. A version once known is reused; after a failure the next call asks again.
    */
   getServerVersion(): Promise<ServerVersion | null> {
-    if (this.version) return Promise.resolve(this.version);
+    if (this.knownVersion) return Promise.resolve(this.knownVersion);
     if (!this.versionProbe) {
       const probe: Promise<ServerVersion | null> = this.server
         .version()
@@ -124,7 +150,7 @@ export class SpeckleClient implements ResourceContext {
         .then((version) => {
           // a probe overtaken by authenticateWithToken does not overwrite what that learnt
           if (this.versionProbe === probe) {
-            this.version = version;
+            this.knownVersion = version;
             this.versionProbe = undefined;
           }
           return version;
@@ -143,7 +169,7 @@ export class SpeckleClient implements ResourceContext {
    */
   async authenticateWithToken(token: string, options?: GraphQLRequestOptions): Promise<Account> {
     const application = this.options.application ?? { name: SDK_NAME, version: SDK_VERSION };
-    const previous = { state: this.state, version: this.version, probe: this.versionProbe };
+    const previous = { state: this.state, version: this.knownVersion, probe: this.versionProbe };
     this.state = {
       transport: this.state.transport.withHeaders(
         {
@@ -155,7 +181,7 @@ export class SpeckleClient implements ResourceContext {
       ),
       account: { token, serverInfo: { url: this.url }, userInfo: {} },
     };
-    this.version = undefined;
+    this.knownVersion = undefined;
     this.versionProbe = undefined;
     try {
       const user = await this.activeUser.get(options);
@@ -171,11 +197,11 @@ export class SpeckleClient implements ResourceContext {
         avatar: user.avatar,
       };
       this.state.account.serverInfo = { ...info, url: this.url };
-      if (typeof info.version === 'string') this.version = parseServerVersion(info.version);
+      if (typeof info.version === 'string') this.knownVersion = parseServerVersion(info.version);
       return this.state.account;
     } catch (err) {
       this.state = previous.state;
-      this.version = previous.version;
+      this.knownVersion = previous.version;
       this.versionProbe = previous.probe;
       throw err;
     }

@@ -5,8 +5,9 @@
  *
  * Node's global fetch cannot turn verification off without the `undici` package, so this sends the
  * request with `node:https` (imported lazily, so bundles that never disable verification do not need
- * Node's modules) and wraps the answer in a standard `Response`. It does not ask for compressed
- * answers, follows no redirects and buffers the whole answer: it is meant for API calls.
+ * Node's modules) and wraps the answer in a standard `Response`. Like fetch it decompresses gzip,
+ * deflate and br answers (Speckle's object routes always gzip); it follows no redirects and buffers the
+ * whole answer: it is meant for API calls.
  */
 import type { FetchLike } from './transport.js';
 
@@ -20,6 +21,7 @@ export function createInsecureFetch(): FetchLike {
     const payload = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
     const url = new URL(request.url);
     const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const zlib = await import('node:zlib');
     const headers: Record<string, string> = {};
     request.headers.forEach((value, key) => {
       headers[key] = value;
@@ -42,9 +44,20 @@ export function createInsecureFetch(): FetchLike {
               else if (value !== undefined) responseHeaders.set(key, value);
             }
             const status = res.statusCode ?? 500;
-            const body = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
+            let body: Buffer | null = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
+            const encoding = (res.headers['content-encoding'] ?? '').toLowerCase().trim();
+            if (body && body.length > 0 && (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate' || encoding === 'br')) {
+              try {
+                body = decompress(zlib, encoding, body);
+                responseHeaders.delete('content-encoding');
+                responseHeaders.delete('content-length');
+              } catch (err) {
+                reject(err);
+                return;
+              }
+            }
             try {
-              resolve(new Response(body, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
+              resolve(new Response(body as Uint8Array<ArrayBuffer> | null, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
             } catch (err) {
               reject(err);
             }
@@ -55,4 +68,16 @@ export function createInsecureFetch(): FetchLike {
       req.end(payload);
     });
   };
+}
+
+function decompress(zlib: typeof import('node:zlib'), encoding: string, body: Buffer): Buffer {
+  if (encoding === 'br') return zlib.brotliDecompressSync(body);
+  if (encoding === 'deflate') {
+    try {
+      return zlib.inflateSync(body);
+    } catch {
+      return zlib.inflateRawSync(body);
+    }
+  }
+  return zlib.gunzipSync(body);
 }

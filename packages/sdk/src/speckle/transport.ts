@@ -95,6 +95,17 @@ export class SpeckleTransport {
       (options.verifyCertificate === false ? createInsecureFetch() : (input, init) => globalThis.fetch(input, init));
   }
 
+  /** A transport like this one with another retry policy (the REST object routes use specklepy's own). */
+  withRetry(retry: Partial<RetryOptions>): SpeckleTransport {
+    return new SpeckleTransport({
+      url: this.url,
+      headers: { ...this.headers },
+      timeoutMs: this.timeoutMs,
+      retry: { ...this.retry, ...retry },
+      fetch: this.fetchImpl,
+    });
+  }
+
   /** A transport like this one with other headers (used when authenticating). */
   withHeaders(headers: Record<string, string>, timeoutMs?: number): SpeckleTransport {
     return new SpeckleTransport({

@@ -1,3 +1,9 @@
 export type * from './account.js';
+export type * from './common.js';
+export type * from './inputs.js';
+export type * from './model.js';
+export type * from './project.js';
 export type * from './server.js';
+export type * from './subscriptions.js';
 export type * from './user.js';
+export type * from './version.js';

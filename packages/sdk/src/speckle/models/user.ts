@@ -23,3 +23,9 @@ export interface LimitedUser {
   verified: boolean | null;
   role: string | null;
 }
+
+/** `otherUser.userSearch`: one page of users (no totalCount). */
+export interface UserSearchResultCollection {
+  cursor: string | null;
+  items: LimitedUser[];
+}
