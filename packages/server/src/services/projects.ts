@@ -807,6 +807,56 @@ export function createProjectsService(store: Store, bus: EventBus) {
     return (await getProject(project.id))!;
   }
 
+  // ------------------------------------------------------------------ legacy (v2) listings
+
+  /** Models oldest first, keyset-paged over (createdAt, id): the order of the legacy `Stream.branches`. */
+  async function listModelsOldestFirst(projectId: string, opts: { limit: number; cursor?: string | null }): Promise<Page<Model>> {
+    const limit = Math.max(0, opts.limit);
+    const base = db.selectFrom('models').where('project_id', '=', projectId);
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (limit === 0) return { totalCount: Number(total.n), cursor: null, items: [] };
+    let q = base.selectAll();
+    const c = decodeCursor(opts.cursor);
+    if (c) q = q.where((eb) => eb.or([eb('created_at', '>', c[0]), eb.and([eb('created_at', '=', c[0]), eb('id', '>', c[1])])]));
+    const items = (await q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).execute()).map(toModel);
+    const last = items[items.length - 1];
+    return { totalCount: Number(total.n), cursor: last ? encodeCursor(last.createdAt, last.id) : null, items };
+  }
+
+  /** Public (discoverable) projects a user has a role on, newest update first: what others see of a user's streams. */
+  async function listUserPublicProjects(userId: string, opts: { limit: number; cursor?: string | null }): Promise<Page<Project>> {
+    const limit = Math.max(0, Math.min(50, opts.limit));
+    const base = db
+      .selectFrom('projects')
+      .innerJoin('project_acl', 'project_acl.project_id', 'projects.id')
+      .where('project_acl.user_id', '=', userId)
+      .where('projects.visibility', '=', 'public');
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (limit === 0) return { totalCount: Number(total.n), cursor: null, items: [] };
+    let q = base.selectAll('projects');
+    const c = decodeCursor(opts.cursor);
+    if (c) q = q.where((eb) => eb.or([eb('projects.updated_at', '<', c[0]), eb.and([eb('projects.updated_at', '=', c[0]), eb('projects.id', '<', c[1])])]));
+    const items = (await q.orderBy('projects.updated_at', 'desc').orderBy('projects.id', 'desc').limit(limit).execute()).map(toProject);
+    const last = items[items.length - 1];
+    return { totalCount: Number(total.n), cursor: last ? encodeCursor(last.updatedAt, last.id) : null, items };
+  }
+
+  /** Versions a user authored, newest first; `publicOnly` keeps those of publicly readable projects. */
+  async function listUserVersions(userId: string, opts: { limit: number; cursor?: string | null; publicOnly: boolean }): Promise<Page<Version>> {
+    const limit = Math.max(0, opts.limit);
+    let base = db.selectFrom('versions').where('versions.author_id', '=', userId);
+    if (opts.publicOnly)
+      base = base.where('versions.project_id', 'in', db.selectFrom('projects').select('id').where('visibility', 'in', ['public', 'unlisted']));
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (limit === 0) return { totalCount: Number(total.n), cursor: null, items: [] };
+    let q = base.selectAll('versions');
+    const c = decodeCursor(opts.cursor);
+    if (c) q = q.where((eb) => eb.or([eb('versions.created_at', '<', c[0]), eb.and([eb('versions.created_at', '=', c[0]), eb('versions.id', '<', c[1])])]));
+    const items = (await q.orderBy('versions.created_at', 'desc').orderBy('versions.id', 'desc').limit(limit).execute()).map(toVersion);
+    const last = items[items.length - 1];
+    return { totalCount: Number(total.n), cursor: last ? encodeCursor(last.createdAt, last.id) : null, items };
+  }
+
   return {
     getProject,
     roleOf,
@@ -845,6 +895,9 @@ export function createProjectsService(store: Store, bus: EventBus) {
     findInvite,
     useInvite,
     cancelInvite,
+    listModelsOldestFirst,
+    listUserPublicProjects,
+    listUserVersions,
   };
 }
 

@@ -12,6 +12,7 @@ import { buildExecutableSchema, createGraphQLExecutor } from './graphql/executor
 import { serverModule } from './graphql/modules/server.js';
 import { usersModule } from './graphql/modules/users.js';
 import { projectsModule } from './graphql/modules/projects.js';
+import { legacyModule } from './graphql/modules/legacy.js';
 import { speckleAuthRoutes } from './rest/auth-routes.js';
 
 declare module 'fastify' {
@@ -20,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-export const speckleSchemaModules = [serverModule, usersModule, projectsModule];
+export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule];
 
 export async function speckleFace(app: FastifyInstance, opts: { services: Services }) {
   const { services } = opts;
