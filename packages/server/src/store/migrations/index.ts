@@ -43,6 +43,9 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'atrium_migrations',
     migrationLockTableName: 'atrium_migrations_lock',
+    // areas number their migrations in ranges (Speckle 0004–0009, AYON 0010–0019, v1 0020–0029…):
+    // a database may have applied a later range before an earlier one gains a file
+    allowUnorderedMigrations: true,
   });
   const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
