@@ -193,7 +193,7 @@ describe.each(storeKinds)('Speckle projects, models and versions on %s', (kind) 
       { projectId: p, input: { email: null, role: 'stream:contributor', serverRole: null, userId: other.id } }, ownerToken);
     expect(inv.body.errors).toBeUndefined();
     const pending = inv.body.data.data.data.data.invitedTeam[0];
-    expect(pending).toMatchObject({ projectId: p, projectName: 'Invites', role: 'stream:contributor', token: null, user: { id: other.id }, invitedBy: { id: owner.id } });
+    expect(pending).toMatchObject({ projectId: p, projectName: 'Invites', title: 'Other', role: 'stream:contributor', token: null, user: { id: other.id }, invitedBy: { id: owner.id } });
     const mine = await gql(srv.url, `query ProjectInvites {data: activeUser {data: projectInvites {id inviteId projectId token role}}}`, undefined, otherToken);
     const token = mine.body.data.data.data[0].token;
     expect(token).toMatch(/^[0-9a-f]{32}$/);

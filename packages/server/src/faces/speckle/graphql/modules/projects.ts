@@ -288,7 +288,6 @@ function inviteView(ctx: SpeckleContext, inv: Invite, project: Project) {
     projectName: project.name,
     streamId: project.id,
     streamName: project.name,
-    title: project.name,
     role: projectRoleWire(inv.role),
     _inv: inv,
     // the token is shown only to the invitee
@@ -530,6 +529,9 @@ export const projectsModule: SchemaModule = {
       },
     },
     PendingStreamCollaborator: {
+      // the invitee: their name when they have an account, else the invited email
+      title: async (p: { _inv: Invite }, _a, ctx: SpeckleContext) =>
+        (await userById(ctx, p._inv.targetUserId))?.name ?? p._inv.targetEmail ?? '',
       invitedBy: async (p: { _inv: Invite }, _a, ctx: SpeckleContext) => userView(await userById(ctx, p._inv.inviterId)),
       user: async (p: { _inv: Invite }, _a, ctx: SpeckleContext) => userView(await userById(ctx, p._inv.targetUserId)),
     },
