@@ -9,6 +9,7 @@ import { createServerInfoService } from './server-info.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createEventBus } from './events.js';
 import { createProjectsService } from './projects.js';
+import { createObjectsService } from './objects.js';
 
 export function createServices(deps: { store: Store; blobs: BlobStore; jobs: JobQueue; config: AtriumConfig }) {
   const { store, blobs, jobs, config } = deps;
@@ -18,7 +19,8 @@ export function createServices(deps: { store: Store; blobs: BlobStore; jobs: Job
   const loginLimiter = createRateLimiter(config.loginRateLimit);
   const bus = createEventBus();
   const projects = createProjectsService(store, bus);
-  return { config, store, blobs, jobs, bus, identity, apps, serverInfo, loginLimiter, projects };
+  const objects = createObjectsService(store, config);
+  return { config, store, blobs, jobs, bus, identity, apps, serverInfo, loginLimiter, projects, objects };
 }
 
 export type Services = ReturnType<typeof createServices>;

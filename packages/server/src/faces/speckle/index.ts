@@ -14,6 +14,8 @@ import { usersModule } from './graphql/modules/users.js';
 import { projectsModule } from './graphql/modules/projects.js';
 import { legacyModule } from './graphql/modules/legacy.js';
 import { speckleAuthRoutes } from './rest/auth-routes.js';
+import { objectsModule, objectsStreamModule } from './graphql/modules/objects.js';
+import { speckleObjectRoutes } from './rest/objects.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule];
+export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule, objectsModule, objectsStreamModule];
 
 export async function speckleFace(app: FastifyInstance, opts: { services: Services }) {
   const { services } = opts;
@@ -87,4 +89,5 @@ export async function speckleFace(app: FastifyInstance, opts: { services: Servic
   app.route({ method: ['GET', 'POST'], url: '/api/ping', handler: async (_req, reply) => reply.type('text/plain').send('pong') });
 
   await app.register(speckleAuthRoutes, { services });
+  await app.register(speckleObjectRoutes, { services });
 }
