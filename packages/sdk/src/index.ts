@@ -59,6 +59,8 @@ export {
   validatePropName,
   compareCodePoints,
   serializableMembers,
+  floatMembersOf,
+  markFloatMember,
   type BaseClass,
 } from './speckle/objects/base.js';
 export {
@@ -83,6 +85,7 @@ export {
 export {
   BaseObjectDeserializer,
   deserialize,
+  parseKeepingFloats,
   type DeserializeOptions,
   type ObjectSource,
 } from './speckle/objects/deserializer.js';

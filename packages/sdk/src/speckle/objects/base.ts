@@ -24,6 +24,26 @@
 import { SpeckleError } from '../errors.js';
 
 const SPECKLE_TYPE = Symbol('speckle_type');
+const FLOAT_MEMBERS = Symbol('floatMembers');
+
+/**
+ * Names of the members of this object (a Base or a plain dict) that hold a float with an integral
+ * value — e.g. `height` received as `3.0`. A number in such a member is written as a float (`3.0`), so
+ * received objects hash to the same id when sent again. The receiver fills this in; undefined when empty.
+ */
+export function floatMembersOf(target: object): ReadonlySet<string> | undefined {
+  return (target as { [FLOAT_MEMBERS]?: Set<string> })[FLOAT_MEMBERS];
+}
+
+/** Marks a member of a Base or plain dict as a float (see {@link floatMembersOf}). */
+export function markFloatMember(target: object, name: string): void {
+  let set = (target as { [FLOAT_MEMBERS]?: Set<string> })[FLOAT_MEMBERS];
+  if (!set) {
+    set = new Set();
+    Object.defineProperty(target, FLOAT_MEMBERS, { value: set, enumerable: false, configurable: true, writable: false });
+  }
+  set.add(name);
+}
 
 /** What the serializer reads from a Base subclass (the statics below). */
 export interface BaseClass {

@@ -7,14 +7,21 @@
  *   read from `objects`; a missing one stays a reference and is reported through `onWarning` (specklepy
  *   warns too).
  * - A list whose first element is a DataChunk is flattened back into one list.
- * - The same id gives the same instance (shared sub-objects stay shared).
+ * - A Base referenced from a member is rebuilt once per id (shared); like specklepy, references inside
+ *   lists are rebuilt each time.
  * - `__closure` is dropped and `totalChildrenCount` set to its size; `id` is kept.
  *
- * Numbers come from `JSON.parse`: integral floats (`1.0`) become plain numbers, so re-sending a
- * received object can give other ids when it holds such values (ints beyond 2^53 lose precision).
+ * Floats. JSON.parse cannot tell `1.0` from `1`, but specklepy (Python) can, and ids depend on it. So
+ * the text is read keeping that difference, and received objects hash to the same ids when sent again:
+ * - a member or dict value that was an integral float (`"height": 3.0`) becomes the number 3 and is
+ *   remembered as a float member (see `floatMembersOf`) — it is written `3.0` again;
+ * - a list of floats (`[0.0, 0.5, 1.0]`, e.g. mesh vertices) becomes a `Float64Array`;
+ * - a list mixing ints and integral floats keeps the floats as `SpeckleFloat` elements.
+ * Integers beyond 2^53 lose precision (JSON.parse).
  */
 import { SpeckleError } from '../errors.js';
-import { Base, getRegisteredType, setSpeckleType } from './base.js';
+import { Base, getRegisteredType, markFloatMember, setSpeckleType } from './base.js';
+import { SpeckleFloat } from './ujson.js';
 
 /** Where referenced objects are read from: anything with `get(id)` returning the JSON text (a Map works). */
 export interface ObjectSource {
@@ -31,12 +38,36 @@ export interface DeserializeOptions {
 type Dict = Record<string, unknown>;
 
 function isDict(value: unknown): value is Dict {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof SpeckleFloat);
+}
+
+// a JSON string (skipped as a whole), or a number written as a float that may have an integral value:
+// decimals whose fraction is all zeros, and exponent forms
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+\.0+(?![0-9eE])|-?\d+(?:\.\d+)?[eE][+-]?\d+/g;
+const MARK = '\u0000\u0001float:';
+const MARK_JSON = '"\\u0000\\u0001float:';
+
+function markIntegralFloats(token: string): string {
+  if (token.charCodeAt(0) === 34 /* " */) return token;
+  const value = Number(token);
+  // non-integral values and ones beyond 2^53 are written as floats anyway; -0 too
+  if (!Number.isSafeInteger(value) || Object.is(value, -0)) return token;
+  return `${MARK_JSON}${token}"`;
+}
+
+/** JSON.parse that keeps integral floats recognisable (as marker strings, decoded by the deserializer). */
+export function parseKeepingFloats(json: string): unknown {
+  return JSON.parse(json.replace(TOKENS, markIntegralFloats));
+}
+
+function asMarkedFloat(value: unknown): SpeckleFloat | undefined {
+  if (typeof value === 'string' && value.startsWith(MARK)) return new SpeckleFloat(Number(value.slice(MARK.length)));
+  return undefined;
 }
 
 function parse(json: string, id?: string): unknown {
   try {
-    return JSON.parse(json);
+    return parseKeepingFloats(json);
   } catch (err) {
     throw new SpeckleError(`${id ? `object ${id}` : 'the object'} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
@@ -63,7 +94,7 @@ export class BaseObjectDeserializer {
     return result;
   }
 
-  /** specklepy `recompose_base`: a dict with a speckle_type into a Base (other dicts come back as they are). */
+  /** specklepy `recompose_base`: a dict with a speckle_type into a Base (other dicts come back as dicts). */
   recomposeBase(input: Dict): Base | Dict {
     let obj = input;
     if (typeof obj.id === 'string') {
@@ -73,7 +104,7 @@ export class BaseObjectDeserializer {
     if (obj.speckle_type === 'reference') obj = this.getChild(obj);
 
     const speckleType = obj.speckle_type;
-    if (typeof speckleType !== 'string' || !speckleType) return obj;
+    if (typeof speckleType !== 'string' || !speckleType) return this.plainDict(obj);
 
     const cls = getRegisteredType(speckleType);
     let base: Base;
@@ -93,7 +124,13 @@ export class BaseObjectDeserializer {
 
     for (const [prop, value] of Object.entries(members)) {
       if (value === null || typeof value !== 'object') {
-        setMember(base, prop, value);
+        const f = asMarkedFloat(value);
+        if (f) {
+          setMember(base, prop, f.value);
+          markFloatMember(base, prop);
+        } else {
+          setMember(base, prop, value);
+        }
       } else if (isDict(value) && 'referencedId' in value) {
         const refId = String(value.referencedId);
         const text = this.objects?.get(refId);
@@ -113,29 +150,34 @@ export class BaseObjectDeserializer {
     return base;
   }
 
-  /** specklepy `handle_value`. */
+  /** specklepy `handle_value` (a marked float comes back as a SpeckleFloat for the caller to place). */
   handleValue(value: unknown): unknown {
-    if (!value) return value;
-    if (typeof value !== 'object') return value;
+    const f = asMarkedFloat(value);
+    if (f) return f;
+    if (!value || typeof value !== 'object') return value;
     if (Array.isArray(value)) {
       if (value.length === 0) return value;
       const items = value.map((v) => this.handleValue(v));
       const first = items[0];
-      if (first instanceof Base && first.speckle_type.includes('DataChunk')) {
-        const data: unknown[] = [];
-        for (const chunk of items) {
-          const d = (chunk as { data?: unknown }).data;
-          if (Array.isArray(d)) for (const x of d) data.push(x);
-        }
-        return data;
-      }
-      return items;
+      if (first instanceof Base && first.speckle_type.includes('DataChunk')) return flattenChunks(items);
+      return floatList(items);
     }
     const dict = value as Dict;
     if ('speckle_type' in dict) return this.recomposeBase(dict);
+    return this.plainDict(dict);
+  }
+
+  private plainDict(dict: Dict): Dict {
     const out: Dict = {};
     for (const [k, v] of Object.entries(dict)) {
-      out[k] = v !== null && typeof v === 'object' ? this.handleValue(v) : v;
+      const h = v !== null && typeof v === 'object' ? this.handleValue(v) : v;
+      const f = asMarkedFloat(h);
+      if (f) {
+        out[k] = f.value;
+        markFloatMember(out, k);
+      } else {
+        out[k] = h;
+      }
     }
     return out;
   }
@@ -150,6 +192,43 @@ export class BaseObjectDeserializer {
     const child = parse(text, refId);
     return isDict(child) ? child : obj;
   }
+}
+
+/**
+ * A list of numbers none of which was written as an int, with at least one integral float, becomes a
+ * Float64Array; otherwise the list stays (integral floats as SpeckleFloat elements).
+ */
+function floatList(items: unknown[]): unknown[] | Float64Array {
+  let sawFloat = false;
+  for (const item of items) {
+    if (item instanceof SpeckleFloat) sawFloat = true;
+    else if (typeof item !== 'number' || Number.isSafeInteger(item)) return items;
+  }
+  return sawFloat ? Float64Array.from(items as (number | SpeckleFloat)[], Number) : items;
+}
+
+/** The data of a chunked list, back in one list (one Float64Array when every chunk is one). */
+function flattenChunks(chunks: unknown[]): unknown[] | Float64Array {
+  const parts = chunks.map((c) => (c as { data?: unknown }).data);
+  if (parts.length > 0 && parts.every((p) => p instanceof Float64Array)) {
+    const total = (parts as Float64Array[]).reduce((n, p) => n + p.length, 0);
+    const out = new Float64Array(total);
+    let at = 0;
+    for (const p of parts as Float64Array[]) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const out: unknown[] = [];
+  for (const p of parts) {
+    if (p instanceof Float64Array) {
+      for (const x of p) out.push(Number.isSafeInteger(x) ? new SpeckleFloat(x) : x);
+    } else if (Array.isArray(p)) {
+      for (const x of p) out.push(x);
+    }
+  }
+  return out;
 }
 
 /** Sets a member like specklepy's `__setattr__`: `speckle_type` and read-only properties are skipped. */

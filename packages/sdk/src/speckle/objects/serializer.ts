@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SpeckleError } from '../errors.js';
-import { Base, DataChunk, serializableMembers, type BaseClass } from './base.js';
+import { Base, DataChunk, floatMembersOf, serializableMembers, type BaseClass } from './base.js';
 import { SpeckleFloat, encodeString, isPlainObject, isTypedArray, ujsonDumps } from './ujson.js';
 
 /** One stored object: its id and its JSON text (with `id` and `__closure`), as specklepy writes it. */
@@ -107,6 +107,7 @@ export class BaseObjectSerializer {
     this.lineage.push(lineageKey);
 
     const cls = base.constructor as BaseClass;
+    const receivedFloats = floatMembersOf(base);
     const builder: Builder = new Map<string, unknown>([
       ['id', ''],
       ['speckle_type', base.speckle_type],
@@ -127,7 +128,9 @@ export class BaseObjectSerializer {
 
       // 1. None and primitives
       if (isPrimitive(value)) {
-        if (typeof value === 'number' && cls.floatMembers?.has(prop)) value = new SpeckleFloat(value);
+        if (typeof value === 'number' && (cls.floatMembers?.has(prop) || receivedFloats?.has(prop))) {
+          value = new SpeckleFloat(value);
+        }
         builder.set(prop, value === undefined ? null : value);
         continue;
       }
@@ -205,8 +208,11 @@ export class BaseObjectSerializer {
     if (value instanceof Map || isPlainObject(value)) {
       const out = new Map<string, unknown>();
       const entries = value instanceof Map ? value.entries() : Object.entries(value);
+      const floats = floatMembersOf(value);
       for (const [k, v] of entries) {
-        out.set(String(k), isPrimitive(v) ? (v === undefined ? null : v) : this.traverseValue(v, false));
+        const key = String(k);
+        if (typeof v === 'number' && floats?.has(key)) out.set(key, new SpeckleFloat(v));
+        else out.set(key, isPrimitive(v) ? (v === undefined ? null : v) : this.traverseValue(v, false));
       }
       return out;
     }
