@@ -77,6 +77,13 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   if (admin) http.log.info({ email: admin.email }, 'created the first admin from ATRIUM_ADMIN_EMAIL');
 
+  // Several nodes on one PostgreSQL database: realtime events fan out through LISTEN/NOTIFY.
+  const eventRelay =
+    store.dialect === 'postgres' && config.database.kind === 'postgres'
+      ? await (await import('./services/event-relay-pg.js')).createPgEventRelay({ connectionString: config.database.url, bus: services.bus, logger: http.log })
+      : undefined;
+  services.bus.attachRelay(eventRelay);
+
   // Forms (the web login posts them); JSON is fastify's own parser.
   http.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -127,6 +134,7 @@ export async function buildApp(
       closing ??= (async () => {
         await http.close();
         await worker?.stop(config.shutdownTimeoutMs);
+        await eventRelay?.close();
         await store.close();
       })();
       return closing;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type AtriumConfig } from '../../src/config.js';
+import { loadConfig, type AtriumConfig, type DatabaseConfig } from '../../src/config.js';
 import { buildApp, type AtriumApp } from '../../src/app.js';
 import type { ServerRole } from '../../src/domain/roles.js';
 import { createTestDatabase, storeKinds, type StoreKind } from './stores.js';
@@ -23,9 +23,17 @@ export interface TestServer {
 
 let counter = 0;
 
-export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * `opts.database`: share an existing database (e.g. another test server's `config.database`) instead of
+ * creating a fresh one — two nodes of one deployment. A shared database is not dropped by `close`.
+ */
+export async function startTestServer(
+  kind: StoreKind,
+  env: Record<string, string> = {},
+  opts: { database?: DatabaseConfig } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-srv-'));
-  const tdb = await createTestDatabase(kind);
+  const tdb = opts.database ? { config: opts.database, drop: async () => {} } : await createTestDatabase(kind);
   const config = loadConfig({
     ATRIUM_PORT: '0',
     ATRIUM_HOST: '127.0.0.1',

@@ -16,6 +16,8 @@ import { legacyModule } from './graphql/modules/legacy.js';
 import { speckleAuthRoutes } from './rest/auth-routes.js';
 import { objectsModule, objectsStreamModule } from './graphql/modules/objects.js';
 import { speckleObjectRoutes } from './rest/objects.js';
+import { subscriptionsModule } from './graphql/modules/subscriptions.js';
+import { speckleSubscriptions } from './subscriptions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +25,7 @@ declare module 'fastify' {
   }
 }
 
-export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule, objectsModule, objectsStreamModule];
+export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule, subscriptionsModule, objectsModule, objectsStreamModule];
 
 export async function speckleFace(app: FastifyInstance, opts: { services: Services }) {
   const { services } = opts;
@@ -90,4 +92,5 @@ export async function speckleFace(app: FastifyInstance, opts: { services: Servic
 
   await app.register(speckleAuthRoutes, { services });
   await app.register(speckleObjectRoutes, { services });
+  await app.register(speckleSubscriptions, { services, schema });
 }
