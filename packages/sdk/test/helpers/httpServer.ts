@@ -11,6 +11,8 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** the body's bytes (for binary bodies such as gzip parts) */
+  raw: Buffer;
 }
 
 export type Handler = (req: RecordedRequest, res: http.ServerResponse, index: number) => void;
@@ -33,6 +35,7 @@ export async function startHttpServer(handler: Handler, tls?: { key: string; cer
         path: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        raw: Buffer.concat(chunks),
       };
       requests.push(recorded);
       handler(recorded, res, requests.length - 1);
