@@ -44,6 +44,9 @@ function isDict(value: unknown): value is Dict {
 // a JSON string (skipped as a whole), or a number written as a float that may have an integral value:
 // decimals whose fraction is all zeros, and exponent forms
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+\.0+(?![0-9eE])|-?\d+(?:\.\d+)?[eE][+-]?\d+/g;
+// cheap test first: text without "<digit>.0" or "<digit>e+<digit>" has no integral float to keep
+// (hex ids never contain a "+"; a false alarm only costs the slower path)
+const MAYBE_INTEGRAL_FLOAT = /\d\.0+(?![0-9eE])|\d[eE]\+\d/;
 const MARK = '\u0000\u0001float:';
 const MARK_JSON = '"\\u0000\\u0001float:';
 
@@ -57,6 +60,7 @@ function markIntegralFloats(token: string): string {
 
 /** JSON.parse that keeps integral floats recognisable (as marker strings, decoded by the deserializer). */
 export function parseKeepingFloats(json: string): unknown {
+  if (!MAYBE_INTEGRAL_FLOAT.test(json)) return JSON.parse(json);
   return JSON.parse(json.replace(TOKENS, markIntegralFloats));
 }
 
@@ -157,7 +161,12 @@ export class BaseObjectDeserializer {
     if (!value || typeof value !== 'object') return value;
     if (Array.isArray(value)) {
       if (value.length === 0) return value;
-      const items = value.map((v) => this.handleValue(v));
+      // the arrays come fresh from JSON.parse: rewritten in place, numbers left alone
+      const items = value as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        const v = items[i];
+        if (v !== null && (typeof v === 'object' || typeof v === 'string')) items[i] = this.handleValue(v);
+      }
       const first = items[0];
       if (first instanceof Base && first.speckle_type.includes('DataChunk')) return flattenChunks(items);
       return floatList(items);
@@ -220,6 +229,7 @@ function flattenChunks(chunks: unknown[]): unknown[] | Float64Array {
     }
     return out;
   }
+  if (parts.every((p) => Array.isArray(p))) return ([] as unknown[]).concat(...(parts as unknown[][]));
   const out: unknown[] = [];
   for (const p of parts) {
     if (p instanceof Float64Array) {

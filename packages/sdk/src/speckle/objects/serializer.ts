@@ -189,7 +189,13 @@ export class BaseObjectSerializer {
 
     if (Array.isArray(value) || value instanceof Set) {
       const items = Array.isArray(value) ? value : [...value];
-      if (!detach) return items.map((item) => this.traverseValue(item, false));
+      if (!detach) {
+        // lists of plain values (coordinates, indices, names) are written as they are
+        let i = 0;
+        while (i < items.length && isPrimitive(items[i])) i++;
+        if (i === items.length) return items;
+        return items.map((item) => this.traverseValue(item, false));
+      }
       const out: unknown[] = [];
       for (const item of items) {
         if (item instanceof Base) {

@@ -70,6 +70,13 @@ export function formatFloat(x: number): string {
     throw new SpeckleError(`cannot serialise ${x}: NaN and Infinity are not JSON`);
   }
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const abs = x < 0 ? -x : x;
+  if (abs >= 1e-4 && abs < 1e16) {
+    // here JavaScript's String() is positional with the same shortest digits as Python's repr; only
+    // integral values need the ".0"
+    const s = String(x);
+    return Number.isInteger(x) ? `${s}.0` : s;
+  }
   // toExponential() without digits gives the shortest round-trip digits, like ujson's double-conversion
   const exp = x.toExponential();
   const eAt = exp.indexOf('e');
