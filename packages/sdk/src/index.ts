@@ -2,8 +2,11 @@
  * @atrium/sdk — TypeScript clients for Atrium and the servers it stands in for.
  *
  * Speckle: `SpeckleClient` mirrors specklepy's client in camelCase and speaks Speckle's GraphQL wire
- * protocol, so it works against Atrium and against a Speckle server. Every failure is thrown as a
- * `SpeckleError` subclass (specklepy's server resource returns errors instead).
+ * protocol, so it works against Atrium and against a Speckle server: server, activeUser, otherUser,
+ * project, model, version and projectInvite resources, and `subscribe` over WebSocket. `Base` and the
+ * serializer reproduce specklepy's object ids byte for byte; `operations.send/receive` move objects
+ * over the REST object routes. Every failure is thrown as a `SpeckleError` subclass (specklepy's server
+ * resource returns errors instead).
  */
 export { SpeckleClient, DEFAULT_HOST, PROBE_TIMEOUT_MS, SDK_NAME, SDK_VERSION, type SpeckleClientOptions } from './speckle/client.js';
 export {

@@ -6,9 +6,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   GraphQLError,
+  createInsecureFetch,
   SpeckleAuthError,
   SpeckleClient,
   SpeckleError,
@@ -216,5 +218,20 @@ describe('verifyCertificate', () => {
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(server.requests[0]!.body)).toEqual({ query: 'query Server {serverInfo {version}}' });
+  });
+});
+
+describe('createInsecureFetch', () => {
+  it.each(['gzip', 'deflate', 'br'])('decompresses %s answers like fetch (Speckle gzips its object routes)', async (encoding) => {
+    const body = JSON.stringify({ abc: true, text: 'é'.repeat(1000) });
+    const compressed =
+      encoding === 'gzip' ? zlib.gzipSync(body) : encoding === 'deflate' ? zlib.deflateSync(body) : zlib.brotliCompressSync(body);
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding });
+      res.end(compressed);
+    });
+    const response = await createInsecureFetch()(`${server.url}/api/diff/p`, { method: 'POST', body: 'objects=%5B%5D' });
+    expect(response.headers.get('content-encoding')).toBeNull();
+    expect(await response.text()).toBe(body);
   });
 });
