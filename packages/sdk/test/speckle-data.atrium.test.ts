@@ -126,7 +126,8 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
 
       const withModels = await c.project.getWithModels(created.id);
       expect(withModels.models.totalCount).toBe(1);
-      expect(withModels.models.items[0]).toMatchObject({ name: 'main', displayName: 'main' });
+      // §6.3: a project listener creates model "main" with description "default model"
+      expect(withModels.models.items[0]).toMatchObject({ name: 'main', displayName: 'main', description: 'default model' });
       expect(Object.keys(withModels.models.items[0]).sort()).toEqual(MODEL_KEYS);
 
       expect(await c.project.delete(created.id)).toBe(true);
@@ -342,6 +343,11 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
       expect(anonymous).toBeInstanceOf(SpeckleAuthError);
       expect((anonymous as SpeckleAuthError).status).toBe(401);
       await expect(operations.send(new Base(), { client: client(), projectId: p.id })).rejects.toBeInstanceOf(SpeckleError);
+
+      // §8.4: a public project's objects are readable by anyone
+      const pub = await c.project.create({ name: 'Public objects', visibility: 'PUBLIC' });
+      const pubId = await operations.send(sampleModel('public'), { client: c, projectId: pub.id });
+      expect((await operations.receive(pubId, { client: client(), projectId: pub.id })).id).toBe(pubId);
     });
   });
 
@@ -367,6 +373,10 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
       expect(first.items.map((x) => x.id)).toEqual([v2.id]);
       const rest = await c.version.getVersions(main.id, p.id, { limit: 1, cursor: first.cursor });
       expect(rest.items.map((x) => x.id)).toEqual([v.id]);
+      // §6.4: more than 100 is refused
+      const tooMany = await rejection(c.version.getVersions(main.id, p.id, { limit: 101 }));
+      expect(tooMany).toBeInstanceOf(GraphQLError);
+      expect((tooMany as GraphQLError).message).toBe('Cannot return more than 100 items, please use pagination.');
 
       const withVersions = await c.model.getWithVersions(main.id, p.id, { versionsLimit: 5 });
       expect(withVersions.versions.items.map((x) => x.id)).toEqual([v2.id, v.id]);
@@ -408,6 +418,17 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
       expect(Object.keys(page.items[0]).sort()).toEqual(PROJECT_KEYS);
       const searched = await c.activeUser.getProjects({ filter: { search: 'Listed' } });
       expect(searched.items.map((x) => x.id)).toEqual([p.id]);
+      // pages: follow the cursor until items is empty; every project once
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 100; i++) {
+        const pageN = await c.activeUser.getProjects({ limit: 2, cursor });
+        if (pageN.items.length === 0) break;
+        seen.push(...pageN.items.map((x) => x.id));
+        cursor = pageN.cursor;
+      }
+      expect(seen.length).toBe(page.totalCount);
+      expect(new Set(seen).size).toBe(seen.length);
 
       const withPermissions = await c.activeUser.getProjectsWithPermissions({ limit: 1 });
       expect(withPermissions.items[0].permissions.canLoad.authorized).toBe(true);
@@ -433,6 +454,10 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
       const short = await rejection(c.otherUser.userSearch('ab'));
       expect(short).toBeInstanceOf(GraphQLError);
       expect((short as GraphQLError).message).toBe('Search query must be at least 3 characters.');
+      expect((short as GraphQLError).code).toBe('BAD_REQUEST_ERROR');
+      const tooMany = await rejection(c.otherUser.userSearch('Plainfield', { limit: 101 }));
+      expect(tooMany).toBeInstanceOf(GraphQLError);
+      expect((tooMany as GraphQLError).message).toBe('Cannot return more than 100 items, please use pagination.');
     });
   });
 
@@ -459,6 +484,11 @@ describe.each(storeKinds)('Speckle data through SpeckleClient against Atrium on 
       expect(await asOther.projectInvite.use({ accept: true, projectId: p.id, token: invite.token! })).toBe(true);
       expect((await asOther.project.get(p.id)).role).toBe('stream:contributor');
       expect(await asOther.projectInvite.get(p.id, null)).toBeNull();
+
+      const byEmail = await c.projectInvite.create(p.id, { email: 'someone.new@example.com', role: 'stream:reviewer' });
+      const emailInvite = byEmail.invitedTeam!.find((i) => i.user === null)!;
+      expect(emailInvite).toMatchObject({ projectId: p.id, role: 'stream:reviewer', user: null });
+      expect((await c.projectInvite.cancel(p.id, emailInvite.inviteId)).invitedTeam).toEqual([]);
 
       const third = await server.createUser({ name: 'Third' });
       const again = await c.projectInvite.create(p.id, { userId: third.id, role: 'stream:reviewer' });
