@@ -356,3 +356,11 @@ def pytest_runtest_makereport(item, call):
                 (f"atrium server log ({srv.db_kind}, last {LOG_TAIL_LINES} lines)", _tail(srv.log_path))
             )
     return report
+
+
+# --- markers of the data suites (appended) -----------------------------------------------------
+
+def pytest_configure(config):
+    # `slow`: the 100,000-object send/receive test (test_speckle_data.py); runs by default,
+    # deselect with -m "not slow". Registered here because pytest.ini sets --strict-markers.
+    config.addinivalue_line("markers", "slow: long-running data test (runs by default; -m 'not slow' skips it)")
