@@ -15,6 +15,7 @@ import { createJobQueue } from './jobs/queue.js';
 import { createWorker, type JobHandler, type Worker } from './jobs/worker.js';
 import { createServices, type Services } from './services/index.js';
 import { speckleFace } from './faces/speckle/index.js';
+import { speckleV1Face } from './faces/speckle-v1/index.js';
 import { opsRoutes, type RequestCounters } from './faces/ops.js';
 
 export interface AtriumApp {
@@ -103,6 +104,7 @@ export async function buildApp(
   await http.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate', 'br'] });
   await http.register(opsRoutes, { services, counters, startedAt });
   await http.register(speckleFace, { services });
+  await http.register(speckleV1Face, { services });
 
   let worker: Worker | undefined;
   if (config.jobs.workers > 0) {

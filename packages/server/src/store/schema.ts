@@ -139,6 +139,14 @@ export interface Database {
   version_receipts: VersionReceiptsTable;
   project_invites: ProjectInvitesTable;
   objects: ObjectsTable;
+  v1_profiles: V1ProfilesTable;
+  v1_streams: V1StreamsTable;
+  v1_objects: V1ObjectsTable;
+  v1_projects: V1ProjectsTable;
+  v1_project_streams: V1ProjectStreamsTable;
+  v1_clients: V1ClientsTable;
+  v1_comments: V1CommentsTable;
+  v1_user_lists: V1UserListsTable;
 }
 
 export interface ProjectsTable {
@@ -215,4 +223,116 @@ export interface ObjectsTable {
   /** the object's JSON text, including __closure */
   data: string;
   created_at: number;
+}
+
+// ---------------------------------------------------------------- PySpeckle v1 (migration 0020)
+
+/** v1 profile fields Atrium's users lack; a user without a row has surname ''. */
+export interface V1ProfilesTable {
+  user_id: string;
+  surname: string;
+  /** number of v1 logins */
+  logins: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A v1 stream (DataStream). `doc`: JSON of every field not in a column (name, layers, tags, extras…). */
+export interface V1StreamsTable {
+  /** 24-hex ObjectId (`_id`) */
+  id: string;
+  /** the short id used in URLs (`streamId`) */
+  stream_id: string;
+  owner_id: string;
+  private: number;
+  anonymous_comments: number;
+  /** JSON array of object ids, in stream order */
+  objects: string;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface V1ObjectsTable {
+  id: string;
+  owner_id: string | null;
+  private: number;
+  anonymous_comments: number;
+  type: string;
+  /** md5 of the object as first sent (or the hash the client gave); objects are de-duplicated by it */
+  hash: string;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface V1ProjectsTable {
+  id: string;
+  owner_id: string;
+  private: number;
+  anonymous_comments: number;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface V1ProjectStreamsTable {
+  project_id: string;
+  /** a stream's short id */
+  stream_id: string;
+  seq: number;
+}
+
+/** A v1 API client (UserAppClient). */
+export interface V1ClientsTable {
+  id: string;
+  owner_id: string;
+  /** the short id of the stream the client is connected to */
+  stream_id: string | null;
+  private: number;
+  anonymous_comments: number;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface V1CommentsTable {
+  id: string;
+  /** null for an anonymous comment */
+  owner_id: string | null;
+  /** streams | projects | objects | comments */
+  resource_type: string;
+  /** a stream's short id, else the resource's `_id` */
+  resource_id: string;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** v1 lists of user ids: canRead, canWrite, permRead, permWrite (project permissions), assignedTo. */
+export interface V1UserListsTable {
+  /** stream | object | project | client | comment */
+  resource_type: string;
+  resource_id: string;
+  list: string;
+  user_id: string;
+  seq: number;
+}
+
+/** Version analytics datasets (services/datasets.ts): one row per built or failed DuckDB file. */
+export interface VersionDatasetsTable {
+  version_id: string;
+  /** main | eav */
+  kind: string;
+  project_id: string;
+  /** ready | failed */
+  status: string;
+  blob_key: string | null;
+  size: number | null;
+  sha256: string | null;
+  row_count: number | null;
+  format: number;
+  error: string | null;
+  build_ms: number | null;
+  built_at: number;
 }
