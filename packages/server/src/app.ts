@@ -14,6 +14,7 @@ import { openBlobStore } from './store/blobs/index.js';
 import { createJobQueue } from './jobs/queue.js';
 import { createWorker, type JobHandler, type Worker } from './jobs/worker.js';
 import { createServices, type Services } from './services/index.js';
+import { DATASET_BUILD_JOB } from './services/datasets.js';
 import { speckleFace } from './faces/speckle/index.js';
 import { speckleV1Face } from './faces/speckle-v1/index.js';
 import { opsRoutes, type RequestCounters } from './faces/ops.js';
@@ -106,9 +107,16 @@ export async function buildApp(
   await http.register(speckleFace, { services });
   await http.register(speckleV1Face, { services });
 
+  // version datasets: queued when a version is created, blobs removed with their version or project
+  services.datasets.start({ logger: http.log });
+
   let worker: Worker | undefined;
   if (config.jobs.workers > 0) {
-    worker = createWorker(jobs, opts.jobHandlers ?? {}, {
+    const handlers: Record<string, JobHandler> = {
+      [DATASET_BUILD_JOB]: (job, ctx) => services.datasets.runJob(job, ctx),
+      ...(opts.jobHandlers ?? {}),
+    };
+    worker = createWorker(jobs, handlers, {
       concurrency: config.jobs.workers,
       pollMs: config.jobs.pollMs,
       logger: http.log,
@@ -135,6 +143,7 @@ export async function buildApp(
     close() {
       closing ??= (async () => {
         await http.close();
+        services.datasets.stop();
         await worker?.stop(config.shutdownTimeoutMs);
         await eventRelay?.close();
         await store.close();

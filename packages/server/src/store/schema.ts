@@ -139,6 +139,7 @@ export interface Database {
   version_receipts: VersionReceiptsTable;
   project_invites: ProjectInvitesTable;
   objects: ObjectsTable;
+  version_datasets: VersionDatasetsTable;
   v1_profiles: V1ProfilesTable;
   v1_streams: V1StreamsTable;
   v1_objects: V1ObjectsTable;

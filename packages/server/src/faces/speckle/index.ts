@@ -18,6 +18,8 @@ import { objectsModule, objectsStreamModule } from './graphql/modules/objects.js
 import { speckleObjectRoutes } from './rest/objects.js';
 import { subscriptionsModule } from './graphql/modules/subscriptions.js';
 import { speckleSubscriptions } from './subscriptions.js';
+import { datasetsModule } from './graphql/modules/datasets.js';
+import { speckleDatasetRoutes } from './rest/datasets.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +27,7 @@ declare module 'fastify' {
   }
 }
 
-export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule, subscriptionsModule, objectsModule, objectsStreamModule];
+export const speckleSchemaModules = [serverModule, usersModule, projectsModule, legacyModule, subscriptionsModule, objectsModule, objectsStreamModule, datasetsModule];
 
 export async function speckleFace(app: FastifyInstance, opts: { services: Services }) {
   const { services } = opts;
@@ -92,5 +94,6 @@ export async function speckleFace(app: FastifyInstance, opts: { services: Servic
 
   await app.register(speckleAuthRoutes, { services });
   await app.register(speckleObjectRoutes, { services });
+  await app.register(speckleDatasetRoutes, { services });
   await app.register(speckleSubscriptions, { services, schema });
 }

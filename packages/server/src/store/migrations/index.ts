@@ -8,6 +8,7 @@ import * as m0001 from './0001_identity.js';
 import * as m0002 from './0002_jobs.js';
 import * as m0003 from './0003_jobs_live.js';
 import * as m0004 from './0004_speckle_projects.js';
+import * as m0005 from './0005_datasets.js';
 import * as m0020 from './0020_speckle_v1.js';
 
 export interface MigrationContext {
@@ -28,6 +29,7 @@ const steps: Record<string, Step> = {
   '0002_jobs': m0002,
   '0003_jobs_live': m0003,
   '0004_speckle_projects': m0004,
+  '0005_datasets': m0005,
   '0020_speckle_v1': m0020,
 };
 
