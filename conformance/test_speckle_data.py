@@ -731,56 +731,81 @@ def run_receive(server, token: str, project_id: str, object_id: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def getobjects_probe(server, token: str, project_id: str, ids: list[str]) -> str:
+    """What specklepy's receive asks for, made by hand: one POST /api/getobjects with every closure id
+    (form field `objects`, Accept: text/plain). Describes the answer when it is not what specklepy
+    can parse (200, one `id\tjson` line per id)."""
+    r = requests.post(
+        f"{server.url}/api/getobjects/{project_id}",
+        data={"objects": json.dumps(ids)},
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/plain"},
+        timeout=300,
+    )
+    lines = [ln for ln in r.text.split("\n") if ln]
+    bad = [ln for ln in lines if ln.count("\t") != 1]
+    return (
+        f"POST /api/getobjects/{project_id} with {len(ids)} ids -> HTTP {r.status_code}, "
+        f"{len(lines)} lines, {len(bad)} not `id<TAB>json`; first: {r.text[:300]!r}"
+    )
+
+
 @pytest.mark.slow
 def test_send_100k_objects_then_receive_in_a_fresh_process(server, oc, owner, project):
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    root, plan = build_model()
-    timings["build"] = time.perf_counter() - t0
-    assert plan.detached >= 100_000, plan
+    plan = None
+    try:
+        t0 = time.perf_counter()
+        root, plan = build_model()
+        timings["build"] = time.perf_counter() - t0
+        assert plan.detached >= 100_000, plan
 
-    t0 = time.perf_counter()
-    sent = content_digest(root)
-    timings["digest"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sent = content_digest(root)
+        timings["digest"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    local = MemoryTransport()  # a second transport: the ids of everything that was sent
-    oid = operations.send(root, [ServerTransport(project.id, oc), local], use_default_cache=False)
-    timings["send"] = time.perf_counter() - t0
-    assert HEX32.match(oid)
-    assert len(local.objects) == plan.detached + 1
-    base_ids = [k for k, v in local.objects.items() if '"speckle_type":"Speckle.Core.Models.DataChunk"' not in v[:120]]
-    del local
+        t0 = time.perf_counter()
+        local = MemoryTransport()  # a second transport: the ids of everything that was sent
+        oid = operations.send(root, [ServerTransport(project.id, oc), local], use_default_cache=False)
+        timings["send"] = time.perf_counter() - t0
+        assert HEX32.match(oid)
+        assert len(local.objects) == plan.detached + 1
+        base_ids = [k for k, v in local.objects.items() if '"speckle_type":"Speckle.Core.Models.DataChunk"' not in v[:120]]
+        del local, root
 
-    # the stored root lists every detached object, chunks included
-    r = requests.get(
-        f"{server.url}/objects/{project.id}/{oid}/single",
-        headers={"Authorization": f"Bearer {owner.token}", "Accept": "text/plain"},
-        timeout=120,
-    )
-    assert r.status_code == 200, r.text[:500]
-    stored_root = r.json()
-    assert stored_root["id"] == oid
-    assert len(stored_root["__closure"]) == plan.detached, (len(stored_root["__closure"]), plan)
+        # the stored root lists every detached object, chunks included
+        r = requests.get(
+            f"{server.url}/objects/{project.id}/{oid}/single",
+            headers={"Authorization": f"Bearer {owner.token}", "Accept": "text/plain"},
+            timeout=120,
+        )
+        assert r.status_code == 200, r.text[:500]
+        stored_root = r.json()
+        assert stored_root["id"] == oid
+        closure = list(stored_root["__closure"])
+        assert len(closure) == plan.detached, (len(closure), plan)
 
-    main = oc.project.get_with_models(project.id).models.items[0]
-    version = oc.version.create(
-        CreateVersionInput(object_id=oid, model_id=main.id, project_id=project.id, message="100k objects")
-    )
-    assert version.referenced_object == oid
+        main = oc.project.get_with_models(project.id).models.items[0]
+        version = oc.version.create(
+            CreateVersionInput(object_id=oid, model_id=main.id, project_id=project.id, message="100k objects")
+        )
+        assert version.referenced_object == oid
 
-    # a fresh process and client, an empty local cache: everything comes from the server
-    t0 = time.perf_counter()
-    got = run_receive(server, owner.token, project.id, version.referenced_object)
-    timings["receive_process"] = time.perf_counter() - t0
-    timings.update({f"child_{k}": v for k, v in got.pop("seconds").items()})
+        # a fresh process and client, an empty local cache: everything comes from the server
+        t0 = time.perf_counter()
+        try:
+            got = run_receive(server, owner.token, project.id, version.referenced_object)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n--- the same request by hand ---\n"
+                                 f"{getobjects_probe(server, owner.token, project.id, closure)}") from None
+        timings["receive_process"] = time.perf_counter() - t0
+        timings.update({f"child_{k}": v for k, v in got.pop("seconds").items()})
 
-    assert got["id"] == oid
-    assert got["ids"] == ids_digest(base_ids), "every Base arrives with its id"
-    assert got["counts"] == sent["counts"]
-    assert got["sums"] == sent["sums"]
-    assert got["digest"] == sent["digest"]
-    assert got["counts"]["Objects.Geometry.Mesh"] == plan.small_meshes + plan.big_meshes
-
-    print(f"\n[{server.db_kind}] 100k send/receive: {plan.detached} detached objects; "
-          + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+        assert got["id"] == oid
+        assert got["ids"] == ids_digest(base_ids), "every Base arrives with its id"
+        assert got["counts"] == sent["counts"]
+        assert got["sums"] == sent["sums"]
+        assert got["digest"] == sent["digest"]
+        assert got["counts"]["Objects.Geometry.Mesh"] == plan.small_meshes + plan.big_meshes
+    finally:
+        print(f"\n[{server.db_kind}] 100k send/receive: {plan.detached if plan else '?'} detached objects; "
+              + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
