@@ -7,11 +7,13 @@
 #   4. moto S3 server on a free loopback port   → ATRIUM_TEST_S3_ENDPOINT
 #   5. vitest (all TypeScript tests)
 #   6. pytest conformance/ on SQLite, then on PostgreSQL (ATRIUM_CONFORMANCE_DB=sqlite|postgres)
+#   7. the PySpeckle v1 suite (conformance/test_speckle_v1*.py) with its own venv, .venv-v1
+#      (scripts/python-env-v1.sh: the v1 client needs pydantic 1), on SQLite, then on PostgreSQL
 #
 # Exits non-zero when any step fails (pytest's "no tests collected", exit 5, is a failure too).
 # The last line printed is the plain summary `N passed, M failed` summed over every runner's
 # junit report; a runner that failed without reporting a failed test counts as one failure.
-# Extra arguments are passed to both pytest runs (e.g. `-k token`).
+# Extra arguments are passed to every pytest run (e.g. `-k token`).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -128,6 +130,13 @@ echo "ATRIUM_TEST_PG_URL=$pg_url" >&2
 # --- 3. Python clients -----------------------------------------------------------------------
 prerequisite "Python environment (.venv)" bash scripts/python-env.sh
 py="$root/.venv/bin/python"
+say "Python environment (.venv-v1)"
+v1_env=1
+if ! bash scripts/python-env-v1.sh; then
+  failed_steps+=("Python environment (.venv-v1)")
+  extra_failures=$((extra_failures + 1))
+  v1_env=0
+fi
 
 # --- 4. S3-compatible server (moto) ----------------------------------------------------------
 start_moto() {
@@ -168,8 +177,18 @@ run_suite "vitest" "$reports/vitest.xml" \
 # --- 6. Python conformance, once per database ------------------------------------------------
 for db in sqlite postgres; do
   run_suite "pytest conformance ($db)" "$reports/pytest-$db.xml" \
-    env ATRIUM_CONFORMANCE_DB="$db" "$py" -m pytest conformance -p no:cacheprovider -rfE \
+    env ATRIUM_CONFORMANCE_DB="$db" "$py" -m pytest conformance -p no:cacheprovider -rfE --ignore-glob='*/test_speckle_v1*' \
       --junitxml="$reports/pytest-$db.xml" -o junit_suite_name="conformance-$db" "$@"
 done
+
+# --- 7. PySpeckle v1 conformance (.venv-v1), once per database -------------------------------
+if [ "$v1_env" = 1 ]; then
+  for db in sqlite postgres; do
+    run_suite "pytest v1 conformance ($db)" "$reports/pytest-v1-$db.xml" \
+      env ATRIUM_CONFORMANCE_DB="$db" PYTHONPATH="$root/conformance" "$root/.venv-v1/bin/python" -m pytest \
+        -p test_speckle_v1_env conformance/test_speckle_v1*.py -p no:cacheprovider -rfE \
+        --junitxml="$reports/pytest-v1-$db.xml" -o junit_suite_name="conformance-v1-$db" "$@"
+  done
+fi
 
 finish
