@@ -77,7 +77,7 @@ describe.each(storeKinds)('Speckle projects, models and versions on %s', (kind) 
     await insertObject(projectId, 'b'.repeat(32));
     const v1 = (await create('a'.repeat(32), 'first')).body.data.data.data;
     const v2 = (await create('b'.repeat(32), null)).body.data.data.data;
-    expect(v1).toMatchObject({ referencedObject: 'a'.repeat(32), message: 'first', sourceApplication: 'python', previewUrl: `${srv.url}/preview/${projectId}/commits/${v1.id}` });
+    expect(v1).toMatchObject({ referencedObject: 'a'.repeat(32), message: 'first', sourceApplication: 'py', previewUrl: `${srv.url}/preview/${projectId}/commits/${v1.id}` });
     expect(v1.authorUser).toMatchObject({ id: owner.id, name: 'Owner', role: 'server:admin' });
     expect(v2.message).toBeNull();
     const list = await gql(srv.url, `query VersionGetVersions($projectId: String!, $modelId: String!, $limit: Int!, $cursor: String, $filter: ModelVersionsFilter) {data: project(id: $projectId) {data: model(id: $modelId) {data: versions(limit: $limit, cursor: $cursor, filter: $filter) {items {${VERSION_FIELDS}} cursor totalCount}}}}`,
@@ -90,7 +90,7 @@ describe.each(storeKinds)('Speckle projects, models and versions on %s', (kind) 
     const tooMany = await gql(srv.url, `query($p: String!, $m: String!) { project(id: $p) { model(id: $m) { versions(limit: 101) { totalCount } } } }`, { p: projectId, m: model.id }, ownerToken);
     expect(tooMany.body.errors[0].message).toBe('Cannot return more than 100 items, please use pagination.');
     const proj = await gql(srv.url, `query($p: String!) { project(id: $p) { sourceApps models { items { name previewUrl } } } }`, { p: projectId }, ownerToken);
-    expect(proj.body.data.project.sourceApps).toEqual(['python']);
+    expect(proj.body.data.project.sourceApps).toEqual(['py']);
     expect(proj.body.data.project.models.items.find((m: { name: string }) => m.name === 'main').previewUrl).toBe(`${srv.url}/preview/${projectId}/commits/${v2.id}`);
   });
 

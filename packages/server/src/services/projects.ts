@@ -185,7 +185,7 @@ const SOURCE_APPS: Array<[string, string]> = [
   ['navisworks', 'navisworks'], ['etabs', 'etabs'], ['tekla', 'teklastructures'], ['qgis', 'qgis'], ['arcgis', 'arcgis'],
   ['excel', 'excel'], ['powerbi', 'powerbi'], ['unity', 'unity'], ['unreal', 'unreal'], ['microstation', 'microstation'],
   ['openroads', 'openroads'], ['openrail', 'openrail'], ['openbuildings', 'openbuildings'], ['csibridge', 'csibridge'],
-  ['sap2000', 'sap2000'], ['safe', 'safe'], ['vectorworks', 'vectorworks'], ['ifc', 'ifc'], ['python', 'python'], ['py', 'python'],
+  ['sap2000', 'sap2000'], ['safe', 'safe'], ['vectorworks', 'vectorworks'], ['ifc', 'ifc'], ['python', 'python'],
 ];
 export function normaliseSourceApp(s: string | null): string | null {
   if (!s) return s;
