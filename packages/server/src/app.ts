@@ -17,6 +17,7 @@ import { createServices, type Services } from './services/index.js';
 import { DATASET_BUILD_JOB } from './services/datasets.js';
 import { speckleFace } from './faces/speckle/index.js';
 import { speckleV1Face } from './faces/speckle-v1/index.js';
+import { ayonFace } from './faces/ayon/index.js';
 import { opsRoutes, type RequestCounters } from './faces/ops.js';
 
 export interface AtriumApp {
@@ -24,6 +25,8 @@ export interface AtriumApp {
   http: FastifyInstance;
   services: Services;
   store: Store;
+  /** the AYON face at the root of ATRIUM_AYON_PORT, when configured */
+  ayonHttp?: FastifyInstance;
   /** listens on the configured host/port; resolves to the base URL actually bound */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -44,6 +47,7 @@ export async function buildApp(
   await services.apps.ensureDefaultApps();
   await services.serverInfo.applyConfiguredName();
   const admin = await services.identity.ensureFirstAdmin(config.firstAdmin);
+  await services.ayon.init();
 
   const logger =
     opts.logger === false
@@ -106,6 +110,28 @@ export async function buildApp(
   await http.register(opsRoutes, { services, counters, startedAt });
   await http.register(speckleFace, { services });
   await http.register(speckleV1Face, { services });
+  await http.register(ayonFace, { prefix: '/ayon', services });
+
+  // AYON also at the root of a second port (ATRIUM_AYON_PORT), for tools that assume AYON at `/`
+  let ayonHttp: FastifyInstance | undefined;
+  if (config.ayonPort !== undefined) {
+    ayonHttp = Fastify({
+      logger,
+      bodyLimit: config.limits.requestBodyBytes,
+      genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
+      requestIdHeader: false,
+      trustProxy: config.trustProxy,
+      forceCloseConnections: 'idle',
+      return503OnClosing: true,
+      ...(https ? { https } : {}),
+    }) as unknown as FastifyInstance;
+    ayonHttp.addHook('onSend', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+    });
+    await ayonHttp.register(cors, { origin: '*', methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS'] });
+    await ayonHttp.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate', 'br'] });
+    await ayonHttp.register(ayonFace, { services });
+  }
 
   // version datasets: queued when a version is created, blobs removed with their version or project
   services.datasets.start({ logger: http.log });
@@ -127,10 +153,12 @@ export async function buildApp(
   return {
     config,
     http,
+    ayonHttp,
     services,
     store,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
+      if (ayonHttp) await ayonHttp.listen({ port: config.ayonPort, host: config.host });
       worker?.start();
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -142,7 +170,9 @@ export async function buildApp(
     },
     close() {
       closing ??= (async () => {
+        await ayonHttp?.close();
         await http.close();
+        await services.ayon.background.drain();
         services.datasets.stop();
         await worker?.stop(config.shutdownTimeoutMs);
         await eventRelay?.close();

@@ -40,6 +40,7 @@ const urlFrom = z
 const envSchema = z.object({
   ATRIUM_PORT: intFrom(0, 65535).default('3000'),
   ATRIUM_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  ATRIUM_AYON_PORT: intFrom(0, 65535).optional(),
   ATRIUM_DATA_DIR: z.string().trim().min(1).default('./data'),
   ATRIUM_PUBLIC_URL: urlFrom.optional(),
   ATRIUM_DATABASE_URL: z
@@ -97,6 +98,8 @@ export type BlobConfig =
 
 export interface AtriumConfig {
   port: number;
+  /** second port serving the AYON face at its root (unset: AYON only at /ayon on the main port) */
+  ayonPort?: number;
   host: string;
   dataDir: string;
   /** Origin clients use to reach the server, without trailing slash. */
@@ -186,6 +189,7 @@ export function loadConfig(env: Env = process.env): AtriumConfig {
 
   return {
     port: e.ATRIUM_PORT,
+    ayonPort: e.ATRIUM_AYON_PORT,
     host: e.ATRIUM_HOST,
     dataDir,
     publicUrl: e.ATRIUM_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.ATRIUM_PORT}`,

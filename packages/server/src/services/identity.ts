@@ -41,6 +41,25 @@ export type AuthContext =
 
 export const ANONYMOUS: AuthContext = { auth: false };
 
+/** A user with the fields only some faces use (AYON login name, service flag, face data). */
+export interface UserRecord extends User {
+  username: string | null;
+  isService: boolean;
+  hasPassword: boolean;
+  data: Record<string, unknown>;
+}
+
+const toUserRecord = (r: UsersTable): UserRecord => {
+  let data: Record<string, unknown> = {};
+  try {
+    const d = JSON.parse(r.data || '{}');
+    if (d && typeof d === 'object' && !Array.isArray(d)) data = d;
+  } catch {
+    /* unreadable data is treated as empty */
+  }
+  return { ...toUser(r), username: r.username, isService: r.is_service === 1, hasPassword: !!r.password_digest, data };
+};
+
 export interface ApiTokenInfo {
   id: string;
   name: string;
@@ -422,6 +441,190 @@ export function createIdentityService(store: Store) {
     return createUser({ email: admin.email, name: admin.name, password: admin.password, role: 'admin', verified: true });
   }
 
+  // ---------------------------------------------------------------- AYON face
+
+  /** The user with the fields other faces keep: login name, service flag, face data, password presence. */
+  async function getUserRecord(id: string): Promise<UserRecord | null> {
+    const r = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toUserRecord(r) : null;
+  }
+
+  async function listUserRecords(): Promise<UserRecord[]> {
+    const rows = await db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toUserRecord);
+  }
+
+  /** A login name (case-insensitive) or an email address. */
+  async function findUserByLogin(login: string): Promise<UserRecord | null> {
+    const l = login.trim().toLowerCase();
+    if (!l) return null;
+    const byName = await db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['username']), '=', l))
+      .executeTakeFirst();
+    if (byName) return toUserRecord(byName);
+    const byEmail = await db.selectFrom('users').selectAll().where('email_lower', '=', l).executeTakeFirst();
+    return byEmail ? toUserRecord(byEmail) : null;
+  }
+
+  /**
+   * The user's login name, assigned on first need from the local part of the email (reduced to
+   * `^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$`, suffixed with a number when taken).
+   */
+  async function ensureUsername(id: string): Promise<string> {
+    const r = await db.selectFrom('users').select(['username', 'email']).where('id', '=', id).executeTakeFirst();
+    if (!r) throw new AppError('NOT_FOUND_ERROR', 'User not found');
+    if (r.username) return r.username;
+    let base = r.email.split('@')[0].replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$/g, '');
+    if (base.length < 2) base = `user${base}`;
+    base = base.slice(0, 60);
+    for (let n = 0; n < 1000; n++) {
+      const candidate = n === 0 ? base : `${base}${n + 1}`;
+      const taken = await db
+        .selectFrom('users')
+        .select('id')
+        .where((eb) => eb(eb.fn('lower', ['username']), '=', candidate.toLowerCase()))
+        .executeTakeFirst();
+      if (taken) continue;
+      try {
+        const res = await db.updateTable('users').set({ username: candidate }).where('id', '=', id).where('username', 'is', null).executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 1) return candidate;
+        const again = await db.selectFrom('users').select('username').where('id', '=', id).executeTakeFirst();
+        if (again?.username) return again.username;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    throw new AppError('CONFLICT', 'Could not assign a login name');
+  }
+
+  async function setUserFaceFields(
+    id: string,
+    fields: { username?: string; isService?: boolean; data?: Record<string, unknown> },
+  ): Promise<void> {
+    const values: Partial<UsersTable> = { updated_at: Date.now() };
+    if (fields.username !== undefined) values.username = fields.username;
+    if (fields.isService !== undefined) values.is_service = fields.isService ? 1 : 0;
+    if (fields.data !== undefined) values.data = JSON.stringify(fields.data);
+    try {
+      await db.updateTable('users').set(values).where('id', '=', id).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'User already exists');
+      throw err;
+    }
+  }
+
+  /** true when the user has a password and it matches (argon2id, constant work either way). */
+  async function checkPasswordOf(id: string, password: string): Promise<boolean> {
+    const r = await db.selectFrom('users').select('password_digest').where('id', '=', id).executeTakeFirst();
+    if (!r?.password_digest || typeof password !== 'string' || !password) {
+      dummyDigest ??= argonHash('atrium-no-such-account');
+      await argonVerify(await dummyDigest, password || 'x').catch(() => false);
+      return false;
+    }
+    return argonVerify(r.password_digest, password).catch(() => false);
+  }
+
+  async function clearPassword(id: string): Promise<void> {
+    await db.updateTable('users').set({ password_digest: null, updated_at: Date.now() }).where('id', '=', id).execute();
+  }
+
+  async function deleteUser(id: string): Promise<boolean> {
+    const res = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /**
+   * Tokens whose whole value is the secret (AYON session tokens, API keys): stored as SHA-256, found
+   * by the first 32 hex characters of that digest. `sliding`: the lifespan counts from the last use
+   * (sessions), else from creation (keys).
+   */
+  async function mintHashedToken(opts: {
+    userId: string;
+    kind: string;
+    name: string;
+    secret?: string;
+    lifespanMs?: number;
+    preview?: string;
+  }): Promise<{ token: string; id: string }> {
+    const token = opts.secret ?? randomHex(64);
+    const digest = sha256Hex(token);
+    const id = digest.slice(0, 32);
+    const now = Date.now();
+    try {
+      await db
+        .insertInto('api_tokens')
+        .values({
+          id,
+          digest,
+          owner_id: opts.userId,
+          name: opts.name.slice(0, 512),
+          last_chars: (opts.preview ?? token.slice(-4)).slice(0, 8),
+          kind: opts.kind,
+          app_id: null,
+          revoked: 0,
+          lifespan_ms: Math.round(opts.lifespanMs ?? DEFAULT_TOKEN_LIFESPAN_MS),
+          created_at: now,
+          last_used: now,
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'This key is already in use');
+      throw err;
+    }
+    return { token, id };
+  }
+
+  async function authenticateHashedToken(
+    token: string,
+    kinds: string[],
+    opts: { sliding?: boolean; touchAfterMs?: number } = {},
+  ): Promise<{ userId: string; tokenId: string; kind: string; name: string } | null> {
+    if (typeof token !== 'string' || !token || token.length > 1024) return null;
+    const digest = sha256Hex(token);
+    const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', digest.slice(0, 32)).executeTakeFirst();
+    if (!row || row.revoked || !kinds.includes(row.kind)) return null;
+    const a = Buffer.from(digest, 'hex');
+    const b = Buffer.from(row.digest, 'hex');
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
+    const now = Date.now();
+    const from = opts.sliding ? row.last_used : row.created_at;
+    if (now - from > row.lifespan_ms) {
+      await db.deleteFrom('api_tokens').where('id', '=', row.id).execute();
+      return null;
+    }
+    if (now - row.last_used > (opts.touchAfterMs ?? LAST_USED_RESOLUTION_MS)) {
+      await db.updateTable('api_tokens').set({ last_used: now }).where('id', '=', row.id).execute();
+    }
+    return { userId: row.owner_id, tokenId: row.id, kind: row.kind, name: row.name };
+  }
+
+  async function revokeHashedToken(token: string): Promise<boolean> {
+    const res = await db.deleteFrom('api_tokens').where('id', '=', sha256Hex(token).slice(0, 32)).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async function listHashedTokens(userId: string, kind: string) {
+    const rows = await db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('owner_id', '=', userId)
+      .where('kind', '=', kind)
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, preview: r.last_chars, createdAt: r.created_at, lastUsed: r.last_used, lifespanMs: r.lifespan_ms }));
+  }
+
+  /** Deletes a user's tokens of one kind (all, or those named `name`, or the one with id `id`). */
+  async function deleteHashedTokens(userId: string, kind: string, which: { name?: string; id?: string } = {}): Promise<number> {
+    let q = db.deleteFrom('api_tokens').where('owner_id', '=', userId).where('kind', '=', kind);
+    if (which.name !== undefined) q = q.where('name', '=', which.name);
+    if (which.id !== undefined) q = q.where('id', '=', which.id);
+    const res = await q.executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   return {
     getUser,
     getUserByEmail,
@@ -438,6 +641,20 @@ export function createIdentityService(store: Store) {
     revokeToken,
     listTokens,
     ensureFirstAdmin,
+    // AYON face: login names, service users, whole-token-hashed session tokens and API keys
+    getUserRecord,
+    listUserRecords,
+    findUserByLogin,
+    ensureUsername,
+    setUserFaceFields,
+    checkPasswordOf,
+    clearPassword,
+    deleteUser,
+    mintHashedToken,
+    authenticateHashedToken,
+    revokeHashedToken,
+    listHashedTokens,
+    deleteHashedTokens,
   };
 }
 

@@ -10,6 +10,7 @@ import { createRateLimiter } from './rate-limit.js';
 import { createEventBus } from './events.js';
 import { createProjectsService } from './projects.js';
 import { createObjectsService } from './objects.js';
+import { createAyonServices } from './ayon/index.js';
 import { createDatasetsService } from './datasets.js';
 import { createV1Service } from './speckle-v1.js';
 
@@ -24,7 +25,8 @@ export function createServices(deps: { store: Store; blobs: BlobStore; jobs: Job
   const objects = createObjectsService(store, config);
   const datasets = createDatasetsService({ store, blobs, jobs, config, bus, projects });
   const v1 = createV1Service({ store, identity, serverInfo, loginLimiter, bus });
-  return { config, store, blobs, jobs, bus, identity, apps, serverInfo, loginLimiter, projects, objects, datasets, v1 };
+  const ayon = createAyonServices({ store, blobs, bus, identity, config });
+  return { config, store, blobs, jobs, bus, identity, apps, serverInfo, loginLimiter, projects, objects, datasets, v1, ayon };
 }
 
 export type Services = ReturnType<typeof createServices>;

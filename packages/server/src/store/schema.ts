@@ -140,6 +140,23 @@ export interface Database {
   project_invites: ProjectInvitesTable;
   objects: ObjectsTable;
   version_datasets: VersionDatasetsTable;
+  ayon_attributes: AyonAttributesTable;
+  ayon_anatomy_presets: AyonAnatomyPresetsTable;
+  ayon_access_groups: AyonAccessGroupsTable;
+  ayon_projects: AyonProjectsTable;
+  ayon_folders: AyonFoldersTable;
+  ayon_tasks: AyonTasksTable;
+  ayon_products: AyonProductsTable;
+  ayon_versions: AyonVersionsTable;
+  ayon_representations: AyonRepresentationsTable;
+  ayon_workfiles: AyonWorkfilesTable;
+  ayon_link_types: AyonLinkTypesTable;
+  ayon_links: AyonLinksTable;
+  ayon_thumbnails: AyonThumbnailsTable;
+  ayon_files: AyonFilesTable;
+  ayon_product_types: AyonProductTypesTable;
+  ayon_events: AyonEventsTable;
+  ayon_background_ops: AyonBackgroundOpsTable;
   v1_profiles: V1ProfilesTable;
   v1_streams: V1StreamsTable;
   v1_objects: V1ObjectsTable;
@@ -224,6 +241,215 @@ export interface ObjectsTable {
   /** the object's JSON text, including __closure */
   data: string;
   created_at: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AYON (migration 0010). JSON columns are text; see services/ayon/README.md.
+
+export interface AyonAttributesTable {
+  name: string;
+  position: number;
+  /** JSON array of scopes */
+  scope: string;
+  builtin: number;
+  /** JSON: type, title, default, constraints, enum, inherit … */
+  data: string;
+}
+
+export interface AyonAnatomyPresetsTable {
+  name: string;
+  version: string;
+  is_primary: number;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AyonAccessGroupsTable {
+  name: string;
+  /** '_' for the studio-wide definition */
+  project_name: string;
+  data: string;
+}
+
+export interface AyonProjectsTable {
+  name: string;
+  name_lower: string;
+  code: string;
+  code_lower: string;
+  label: string | null;
+  library: number;
+  active: number;
+  skeleton: number;
+  attrib: string;
+  data: string;
+  config: string;
+  folder_types: string;
+  task_types: string;
+  statuses: string;
+  tags: string;
+  thumbnail_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Columns every hierarchy entity table has. */
+export interface AyonEntityColumns {
+  seq: Generated<number>;
+  project_name: string;
+  id: string;
+  status: string;
+  tags: string;
+  attrib: string;
+  data: string;
+  active: number;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AyonFoldersTable extends AyonEntityColumns {
+  name: string;
+  name_lower: string;
+  label: string | null;
+  folder_type: string;
+  parent_id: string | null;
+  /** parent_id, or '' for a root folder */
+  parent_key: string;
+  /** "a/b/c", no leading slash */
+  path: string;
+  thumbnail_id: string | null;
+  /** JSON: merged own (inheritable) attributes of the ancestors */
+  inherited: string;
+}
+
+export interface AyonTasksTable extends AyonEntityColumns {
+  name: string;
+  name_lower: string;
+  label: string | null;
+  task_type: string;
+  folder_id: string;
+  assignees: string;
+  thumbnail_id: string | null;
+}
+
+export interface AyonProductsTable extends AyonEntityColumns {
+  name: string;
+  name_lower: string;
+  folder_id: string;
+  product_type: string;
+  product_base_type: string | null;
+}
+
+export interface AyonVersionsTable extends AyonEntityColumns {
+  version: number;
+  product_id: string;
+  task_id: string | null;
+  thumbnail_id: string | null;
+  author: string | null;
+}
+
+export interface AyonRepresentationsTable extends AyonEntityColumns {
+  name: string;
+  name_lower: string;
+  version_id: string;
+  files: string;
+  traits: string | null;
+}
+
+export interface AyonWorkfilesTable extends AyonEntityColumns {
+  path: string;
+  task_id: string;
+  thumbnail_id: string | null;
+}
+
+export interface AyonLinkTypesTable {
+  project_name: string;
+  name: string;
+  link_type: string;
+  input_type: string;
+  output_type: string;
+  data: string;
+  position: number;
+}
+
+export interface AyonLinksTable {
+  seq: Generated<number>;
+  project_name: string;
+  id: string;
+  name: string | null;
+  link_type: string;
+  input_id: string;
+  input_type: string;
+  output_id: string;
+  output_type: string;
+  author: string | null;
+  data: string;
+  created_at: number;
+}
+
+export interface AyonThumbnailsTable {
+  project_name: string;
+  id: string;
+  mime: string;
+  size: number;
+  blob_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AyonFilesTable {
+  project_name: string;
+  id: string;
+  filename: string;
+  mime: string;
+  size: number;
+  blob_key: string;
+  author: string | null;
+  activity_id: string | null;
+  version_id: string | null;
+  label: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AyonProductTypesTable {
+  name: string;
+  data: string;
+}
+
+export interface AyonEventsTable {
+  seq: Generated<number>;
+  id: string;
+  hash: string;
+  topic: string;
+  sender: string | null;
+  sender_type: string | null;
+  project_name: string | null;
+  user_name: string | null;
+  depends_on: string | null;
+  /** pending | in_progress | finished | failed | aborted | restarted */
+  status: string;
+  retries: number;
+  description: string;
+  summary: string;
+  payload: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AyonBackgroundOpsTable {
+  id: string;
+  project_name: string;
+  user_id: string | null;
+  /** pending | in_progress | completed */
+  status: string;
+  progress: number | null;
+  /** JSON OperationsResponse once completed */
+  result: string | null;
+  created_at: number;
+  updated_at: number;
 }
 
 // ---------------------------------------------------------------- PySpeckle v1 (migration 0020)

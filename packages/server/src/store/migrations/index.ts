@@ -10,6 +10,7 @@ import * as m0003 from './0003_jobs_live.js';
 import * as m0004 from './0004_speckle_projects.js';
 import * as m0005 from './0005_datasets.js';
 import * as m0020 from './0020_speckle_v1.js';
+import * as m0010 from './0010_ayon_core.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -31,6 +32,7 @@ const steps: Record<string, Step> = {
   '0004_speckle_projects': m0004,
   '0005_datasets': m0005,
   '0020_speckle_v1': m0020,
+  '0010_ayon_core': m0010,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

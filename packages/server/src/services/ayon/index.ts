@@ -1,0 +1,63 @@
+/**
+ * The AYON services: one object the AYON face receives. Rules live here; the face translates.
+ */
+import type { Store } from '../../store/db.js';
+import type { BlobStore } from '../../store/blobs/index.js';
+import type { AtriumConfig } from '../../config.js';
+import type { EventBus } from '../events.js';
+import type { IdentityService } from '../identity.js';
+import { createAttributesService } from './attributes.js';
+import { createAnatomyService } from './anatomy.js';
+import { createAyonEvents } from './events.js';
+import { createAyonUsersService } from './users.js';
+import { createAccessPolicy } from './access.js';
+import { createAyonProjectsService } from './projects.js';
+import { createOperationsService } from './operations.js';
+import { createQueries } from './queries.js';
+import { createEntitiesService } from './entities.js';
+import { createLinksService } from './links.js';
+import { createMediaService } from './media.js';
+import { createBackgroundOperations } from './background.js';
+
+/** The AYON API level Atrium emulates (not Atrium's own version): the client gates features on it. */
+export const AYON_VERSION = '1.16.0+atrium';
+
+export function createAyonServices(deps: { store: Store; blobs: BlobStore; bus: EventBus; identity: IdentityService; config: AtriumConfig }) {
+  const { store, blobs, bus, identity, config } = deps;
+  const startedAt = Date.now();
+  const attributes = createAttributesService(store, bus);
+  const anatomy = createAnatomyService(store, attributes);
+  const events = createAyonEvents(bus);
+  const users = createAyonUsersService({ store, identity, events, attributes });
+  const access = createAccessPolicy(users);
+  const projects = createAyonProjectsService({ store, blobs, identity, attributes, anatomy, events, users, access });
+  const operations = createOperationsService({ store, attributes, projects, events, users, access });
+  const queries = createQueries(store);
+  const entities = createEntitiesService({ store, attributes, projects, operations, queries });
+  const links = createLinksService({ store, projects, events, access });
+  const media = createMediaService({ store, blobs, projects, access, entities, maxUploadBytes: config.limits.requestBodyBytes });
+  const background = createBackgroundOperations({ store, operations, projects, access });
+  return {
+    version: AYON_VERSION,
+    startedAt,
+    store,
+    attributes,
+    anatomy,
+    events,
+    users,
+    access,
+    projects,
+    operations,
+    queries,
+    entities,
+    links,
+    media,
+    background,
+    /** Deploys the built-in attributes; call once at start. */
+    async init() {
+      await attributes.ensureBuiltins();
+    },
+  };
+}
+
+export type AyonServices = ReturnType<typeof createAyonServices>;
