@@ -88,9 +88,10 @@ export async function speckleV1Face(app: FastifyInstance, opts: SpeckleV1FaceOpt
   const { services } = opts;
   const v1 = services.v1;
 
-  app.removeContentTypeParser(['application/json']);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, lenientJson);
   // v1 clients always send JSON; a body with another (or no) content type is read as JSON too
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, lenientJson);
   app.addContentTypeParser('*', { parseAs: 'string' }, lenientJson);
   app.setErrorHandler(v1ErrorHandler);
 
