@@ -104,14 +104,20 @@ export function buildCli(): Command {
       .option('--password <password>', 'password, at least 8 characters (or ATRIUM_NEW_USER_PASSWORD)')
       .option('--admin', 'make the user a server admin')
       .addOption(new Option('--role <role>', 'server role').choices(SERVER_ROLES as string[]))
-      .option('--company <company>', 'company'),
+      .option('--company <company>', 'company')
+      .option('--username <name>', 'AYON login name (default: made from the email when first needed)'),
   ).action(async (flags) => {
     const password = flags.password ?? process.env.ATRIUM_NEW_USER_PASSWORD;
     if (!password) throw new AppError('USER_INPUT_ERROR', 'a password is required: --password or ATRIUM_NEW_USER_PASSWORD');
     const role: ServerRole | undefined = flags.admin ? 'admin' : flags.role;
-    const user = await withIdentity(flags, (id) =>
-      id.createUser({ email: flags.email, name: flags.name, password, role, company: flags.company ?? null, verified: true }),
-    );
+    if (flags.username !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(flags.username))
+      throw new AppError('USER_INPUT_ERROR', `invalid --username "${flags.username}": letters, digits, _ . - (not first or last), at least 2 characters`);
+    const user = await withIdentity(flags, async (id) => {
+      if (flags.username !== undefined && (await id.findUserByLogin(flags.username))) throw new AppError('USER_INPUT_ERROR', `username ${flags.username} is taken`);
+      const u = await id.createUser({ email: flags.email, name: flags.name, password, role, company: flags.company ?? null, verified: true });
+      if (flags.username !== undefined) await id.setUserFaceFields(u.id, { username: flags.username });
+      return u;
+    });
     console.log(`${user.id}\t${user.email}\t${user.role}`);
   });
 

@@ -21,6 +21,7 @@ export const API_KEY_KIND = 'ayon_api_key';
 export const SESSION_TTL_MS = 72 * 3600 * 1000;
 const SESSION_TOUCH_MS = 120_000;
 const SERVICE_KEY_NAME = '__service__';
+const isServiceKey = (name: string) => name === SERVICE_KEY_NAME || name.startsWith(`${SERVICE_KEY_NAME} `);
 const PLACEHOLDER_EMAIL_DOMAIN = 'users.ayon.invalid';
 
 export const BUILTIN_ACCESS_GROUPS: Record<string, Record<string, unknown>> = {
@@ -157,8 +158,8 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
 
   async function apiKeyPreview(userId: string): Promise<string | null> {
     const keys = await identity.listHashedTokens(userId, API_KEY_KIND);
-    const service = keys.find((k) => k.name === SERVICE_KEY_NAME);
-    return service ? service.preview : null;
+    const service = keys.find((k) => isServiceKey(k.name));
+    return service ? service.name.slice(SERVICE_KEY_NAME.length + 1) : null;
   }
 
   // ---------------------------------------------------------------- authentication
@@ -275,11 +276,12 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     return [...new Set(v as string[])];
   }
 
+  /** The one key of a service user (`data.apiKey` in AYON); its preview is kept in the token name. */
   async function setServiceKey(userId: string, key: string | null) {
-    await identity.deleteHashedTokens(userId, API_KEY_KIND, { name: SERVICE_KEY_NAME });
+    for (const k of await identity.listHashedTokens(userId, API_KEY_KIND)) if (isServiceKey(k.name)) await identity.deleteHashedTokens(userId, API_KEY_KIND, { id: k.id });
     if (key !== null) {
       if (!SERVICE_KEY_RE.test(key)) throw badRequest('API key must be 32 alphanumeric characters');
-      await identity.mintHashedToken({ userId, kind: API_KEY_KIND, name: SERVICE_KEY_NAME, secret: key, preview: `${key.slice(0, 4)}***${key.slice(-4)}` });
+      await identity.mintHashedToken({ userId, kind: API_KEY_KIND, name: `${SERVICE_KEY_NAME} ${key.slice(0, 4)}***${key.slice(-4)}`, secret: key });
     }
   }
 
@@ -490,10 +492,10 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     ensureOwnerOrAdmin(actor, u);
     const keys = await identity.listHashedTokens(u.id, API_KEY_KIND);
     return keys
-      .filter((k) => k.name !== SERVICE_KEY_NAME)
+      .filter((k) => !isServiceKey(k.name))
       .map((k) => {
-        const meta = parseJson<{ label?: string; expires?: number | null }>(k.name, {});
-        return { id: k.id, label: meta.label ?? k.name, preview: k.preview, created: Math.floor(k.createdAt / 1000), expires: meta.expires ?? null };
+        const meta = parseJson<{ label?: string; expires?: number | null; preview?: string }>(k.name, {});
+        return { id: k.id, label: meta.label ?? k.name, preview: meta.preview ?? k.preview, created: Math.floor(k.createdAt / 1000), expires: meta.expires ?? null };
       });
   }
 
@@ -515,10 +517,9 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     await identity.mintHashedToken({
       userId: u.id,
       kind: API_KEY_KIND,
-      name: JSON.stringify({ label: body.label, expires }),
+      name: JSON.stringify({ label: body.label, expires, preview: `${key.slice(0, 4)}*****${key.slice(-4)}` }),
       secret: key,
       lifespanMs,
-      preview: `${key.slice(0, 4)}*****${key.slice(-4)}`.slice(0, 8),
     });
   }
 
@@ -526,8 +527,8 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     const u = await requireByName(name);
     ensureOwnerOrAdmin(actor, u);
     const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', keyId).where('owner_id', '=', u.id).where('kind', '=', API_KEY_KIND).executeTakeFirst();
-    if (!row || row.name === SERVICE_KEY_NAME) throw notFound('API key not found');
-    const meta = parseJson<{ label?: string; expires?: number | null }>(row.name, {});
+    if (!row || isServiceKey(row.name)) throw notFound('API key not found');
+    const meta = parseJson<{ label?: string; expires?: number | null; preview?: string }>(row.name, {});
     const values: { name?: string; lifespan_ms?: number } = {};
     if (typeof body.label === 'string' && body.label.trim()) meta.label = body.label;
     if (body.expires !== undefined) {
