@@ -112,3 +112,4 @@ export {
   pythonJsonList,
   type ObjectRoutesClient,
 } from './speckle/serverTransport.js';
+export * from './speckle-v1/index.js';
