@@ -364,3 +364,106 @@ def pytest_configure(config):
     # `slow`: the 100,000-object send/receive test (test_speckle_data.py); runs by default,
     # deselect with -m "not slow". Registered here because pytest.ini sets --strict-markers.
     config.addinivalue_line("markers", "slow: long-running data test (runs by default; -m 'not slow' skips it)")
+
+
+# --- HTTPS server (version analytics datasets) -----------------------------------------------
+# The analytics tutorial builds its client with `SpeckleClient(host=HOST)`, and specklepy then speaks
+# https whatever scheme SPECKLE_HOST carries: the tutorial runs unchanged only against a server that
+# speaks TLS. `tls_server` is a fresh Atrium serving HTTPS itself (ATRIUM_TLS_CERT / ATRIUM_TLS_KEY)
+# with a self-signed certificate for 127.0.0.1 and localhost made here with openssl; clients trust
+# it through `ca_bundle` (e.g. REQUESTS_CA_BUNDLE). One server per database kind and session.
+
+
+@dataclass
+class TlsAtriumServer(AtriumServer):
+    ca_bundle: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """the public URL, https://127.0.0.1:<port>"""
+        return f"https://{self.host}"
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    key, cert = directory / "tls-key.pem", directory / "tls-cert.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def _start_tls_server(db_kind: str, tmp: Path) -> TlsAtriumServer:
+    if not MAIN_JS.exists():
+        pytest.fail(f"{MAIN_JS} is missing: build the server first (npm run build)", pytrace=False)
+    cert, key = _self_signed_certificate(tmp)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATRIUM_")}
+    port = _free_port()
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    env.update(
+        ATRIUM_PORT=str(port),
+        ATRIUM_HOST="127.0.0.1",
+        ATRIUM_DATA_DIR=str(data_dir),
+        ATRIUM_LOG_LEVEL="info",
+        ATRIUM_JOB_POLL_MS="100",
+        ATRIUM_TLS_CERT=str(cert),
+        ATRIUM_TLS_KEY=str(key),
+    )
+    database_url = None
+    if db_kind == "postgres":
+        base = os.environ.get("ATRIUM_TEST_PG_URL")
+        if not base:
+            pytest.fail("ATRIUM_CONFORMANCE_DB=postgres needs ATRIUM_TEST_PG_URL", pytrace=False)
+        name = "atrium_c_" + secrets.token_hex(6)
+        _pg_admin(f"create database {name}")
+        database_url = _database_url(base, name)
+        env["ATRIUM_DATABASE_URL"] = database_url
+    server = TlsAtriumServer(
+        db_kind=db_kind, port=port, data_dir=data_dir, log_path=tmp / "server.log", env=env,
+        database_url=database_url, ca_bundle=cert,
+    )
+    log = open(server.log_path, "wb")
+    server.process = subprocess.Popen(
+        [NODE, str(MAIN_JS), "serve"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            _stop_server(server)
+            pytest.fail(f"atrium serve (TLS) exited with {server.process.returncode}\n{_tail(server.log_path)}", pytrace=False)
+        try:
+            r = requests.get(server.url + "/health", timeout=2, verify=str(cert))
+            if r.status_code == 200:
+                return server
+            last = f"HTTP {r.status_code}"
+        except requests.RequestException as e:
+            last = f"{type(e).__name__}: {e}"
+        time.sleep(0.2)
+    _stop_server(server)
+    pytest.fail(f"atrium serve (TLS): /health did not answer within {HEALTH_TIMEOUT_S}s (last: {last})\n{_tail(server.log_path)}", pytrace=False)
+
+
+@pytest.fixture(scope="session", params=_db_kinds())
+def tls_server(request) -> TlsAtriumServer:
+    """A fresh Atrium serving HTTPS with a self-signed certificate (`ca_bundle`), one per db kind."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"atrium-conformance-tls-{request.param}-"))
+    try:
+        srv = _start_tls_server(request.param, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        yield srv
+    finally:
+        _stop_server(srv)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -37,6 +37,7 @@ export * from './speckle/resources/otherUser.js';
 export * from './speckle/resources/project.js';
 export * from './speckle/resources/model.js';
 export * from './speckle/resources/version.js';
+export * from './speckle/resources/version-datasets.js';
 export * from './speckle/resources/projectInvite.js';
 export * from './speckle/resources/subscription.js';
 export { inputs, DEFAULT_SOURCE_APPLICATION } from './speckle/inputs.js';

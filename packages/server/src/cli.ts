@@ -148,6 +148,22 @@ export function buildCli(): Command {
     console.log('revoked');
   });
 
+  const datasets = program.command('datasets').description('version analytics datasets (DuckDB files)');
+  addDbFlags(
+    datasets
+      .command('rebuild')
+      .description('build the datasets of versions that have none, a failed one or an outdated one, with a progress bar')
+      .option('--project <id>', 'only the versions of this project')
+      .option('--force', 'rebuild every version, also those that are up to date'),
+  ).action(async (flags) => {
+    const { runDatasetsRebuild } = await import('./services/datasets-rebuild.js');
+    const result = await runDatasetsRebuild(configFrom(flags), { projectId: flags.project, force: !!flags.force }).catch((err: unknown) => {
+      if ((err as { usage?: boolean }).usage) throw new AppError('USER_INPUT_ERROR', (err as Error).message);
+      throw err;
+    });
+    if (result.failed > 0) process.exitCode = 1;
+  });
+
   return program;
 }
 

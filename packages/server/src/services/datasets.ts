@@ -267,7 +267,7 @@ export function createDatasetsService(deps: {
   // ---------------------------------------------------------------- reading objects
 
   /**
-   * The stored objects among `ids` (sorted, unique, valid), in id order: slices of at most 1000 ids,
+   * The stored objects among `ids` (unique, valid), slice by slice (rows of a slice in no particular order): at most 1000 ids,
    * fewer when rows are big, so one query holds about READ_TARGET_CHARS of JSON.
    */
   async function* readObjects(projectId: string, ids: readonly string[]): AsyncGenerator<Array<{ id: string; speckle_type: string; data: string }>> {
@@ -280,7 +280,6 @@ export function createDatasetsService(deps: {
         .select(['id', 'speckle_type', 'data'])
         .where('project_id', '=', projectId)
         .where('id', 'in', part)
-        .orderBy('id')
         .execute();
       let chars = 0;
       for (const r of rows) chars += r.data.length;
@@ -649,6 +648,7 @@ export function createDatasetsService(deps: {
   return {
     records,
     record,
+    recordFailure,
     enqueueBuild,
     ensureQueued,
     build,

@@ -15,6 +15,7 @@ import type { ResourceCollection } from '../models/common.js';
 import type { Version } from '../models/version.js';
 import { ResourceBase, expectCollection, expectObject, expectShape } from '../resource.js';
 import type { GraphQLRequestOptions } from '../transport.js';
+import { downloadVersionDataset, type DatasetDownload, type DatasetDownloadOptions, type VersionDatasetIds } from './version-datasets.js';
 
 export const VERSION_GET_QUERY =
   'query VersionGet($projectId: String!, $versionId: String!) {data:project(id:$projectId) {data:version(id:$versionId) {id referencedObject message sourceApplication createdAt previewUrl authorUser {id name bio company verified role avatar}}}}';
@@ -88,6 +89,16 @@ export class VersionResource extends ResourceBase {
     const deleted = await this.queryPath<boolean>(VERSION_DELETE_MUTATION, ['data', 'data'], { input: inputs.deleteVersions(input) }, options);
     expectShape(typeof deleted === 'boolean', 'versionMutations.delete must be a boolean', deleted);
     return deleted;
+  }
+
+  /** Downloads the version's analytics dataset `{versionId}.duckdb` (see version-datasets.ts). */
+  downloadDataset(ids: VersionDatasetIds, options?: DatasetDownloadOptions): Promise<DatasetDownload> {
+    return downloadVersionDataset(this.context.transport, ids, 'main', options);
+  }
+
+  /** Downloads the version's EAV dataset `{versionId}.eav.duckdb` (properties and proxies). */
+  downloadEavDataset(ids: VersionDatasetIds, options?: DatasetDownloadOptions): Promise<DatasetDownload> {
+    return downloadVersionDataset(this.context.transport, ids, 'eav', options);
   }
 
   /** Tells the server that an application received the version (for its activity feed). */
