@@ -201,3 +201,11 @@ def test_restart_request_and_openapi(ayon, ayon_url):
     assert schema["openapi"].startswith("3.")
     assert "/api/projects/{project}/operations" in schema["paths"]
     assert "__schema" in ayon.get_graphql_schema()
+
+
+def test_cli_user_logs_in_by_derived_name_before_anyone_asked(server, ayon_url):
+    # users made elsewhere get a login name from their email when first needed: logging in by it works at once
+    server.cli("users", "create", "--email", "late.comer@example.com", "--name", "Late Comer", "--password", "late-password-1")
+    api = ServerAPI(ayon_url)
+    api.login("late.comer", "late-password-1")
+    assert api.get_user()["name"] == "late.comer"

@@ -56,6 +56,7 @@ export function createAyonServices(deps: { store: Store; blobs: BlobStore; bus: 
     /** Deploys the built-in attributes; call once at start. */
     async init() {
       await attributes.ensureBuiltins();
+      await users.assignMissingNames();
     },
   };
 }

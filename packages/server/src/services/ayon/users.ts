@@ -141,9 +141,30 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     return toAyonUser(r, r.username ?? (await identity.ensureUsername(r.id)));
   }
 
+  /**
+   * A user by login name or email. Users made elsewhere (the CLI, the Speckle face) get their login
+   * name when first needed: a name no one has yet is looked for among them.
+   */
+  async function findRecord(login: string): Promise<UserRecord | null> {
+    const hit = await identity.findUserByLogin(login);
+    if (hit || login.includes('@')) return hit;
+    let named = false;
+    for (const r of await identity.listUserRecords()) {
+      if (r.username) continue;
+      await identity.ensureUsername(r.id);
+      named = true;
+    }
+    return named ? identity.findUserByLogin(login) : null;
+  }
+
+  /** Gives every user without a login name one (at start). */
+  async function assignMissingNames(): Promise<void> {
+    for (const r of await identity.listUserRecords()) if (!r.username) await identity.ensureUsername(r.id);
+  }
+
   async function loadByName(name: string): Promise<AyonUser | null> {
     if (typeof name !== 'string' || !name) return null;
-    const r = await identity.findUserByLogin(name);
+    const r = await findRecord(name);
     if (!r) return null;
     // a name lookup only matches login names (the email fallback is for logging in)
     if (name.includes('@')) return null;
@@ -215,7 +236,7 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
       await identity.checkPasswordOf('', '');
       throw invalid;
     }
-    const r = await identity.findUserByLogin(name.trim());
+    const r = await findRecord(name.trim());
     if (!r) {
       await identity.checkPasswordOf('', '');
       throw invalid;
@@ -618,6 +639,7 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
   }
 
   return {
+    assignMissingNames,
     loadById,
     loadByName,
     requireByName,

@@ -387,22 +387,56 @@ function countLoader(ctx: AyonGqlContext, project: string, table: string, col: s
 function node(type: EntityType, project: string, row: Row) {
   return { __typename: NODE_TYPENAME[type], __type: type, __project: project, __row: row };
 }
-type Node = ReturnType<typeof node> & { __eff?: Promise<Record<string, unknown>> };
+type Node = ReturnType<typeof node> & {
+  __eff?: Record<string, unknown>;
+  /** attribute context, set when the page was prepared (then attributes resolve synchronously) */
+  __actx?: AttribContext;
+  /** a task's folder row, set when the page was prepared */
+  __folder?: Row | null;
+};
+
+/** Effective attributes computed synchronously from what the page preparation attached. */
+function effectiveSync(n: Node): Record<string, unknown> | undefined {
+  if (n.__eff) return n.__eff;
+  const actx = n.__actx;
+  if (!actx || (n.__type === 'task' && n.__folder === undefined)) return undefined;
+  const own = ownAttrib(n.__row, actx.defs);
+  if (n.__type === 'folder') n.__eff = effectiveAttrib(own, parseJson(n.__row.inherited, {}), actx);
+  else if (n.__type === 'task') n.__eff = effectiveAttrib(own, inheritedForChildOf(n.__folder ?? null, actx.inheritable), actx);
+  else n.__eff = own;
+  return n.__eff;
+}
+
+/** Whether a selection (the connection field) asks for one of these node fields. */
+function selects(info: any, names: string[]): boolean {
+  const want = new Set(names);
+  const walk = (sel: any, depth: number): boolean => {
+    if (!sel || depth > 4) return false;
+    for (const f of sel.selections ?? []) {
+      if (f.kind === 'Field' && want.has(f.name.value) && depth === 2) return true;
+      if (f.kind === 'Field' && (depth === 0 ? f.name.value === 'edges' : depth === 1 ? f.name.value === 'node' : false) && walk(f.selectionSet, depth + 1)) return true;
+      if (f.kind === 'InlineFragment' && walk(f.selectionSet, depth)) return true;
+      if (f.kind === 'FragmentSpread') {
+        const frag = info.fragments?.[f.name.value];
+        if (frag && walk(frag.selectionSet, depth)) return true;
+      }
+    }
+    return false;
+  };
+  return (info?.fieldNodes ?? []).some((fn: any) => walk(fn.selectionSet, 0));
+}
 
 async function folderOfTask(ctx: AyonGqlContext, n: Node): Promise<Row | null> {
   return rowLoader(ctx, n.__project, 'folder').load(n.__row.folder_id);
 }
 
 /** Effective attributes of a node (inherited for folders and tasks). */
-function effective(ctx: AyonGqlContext, n: Node): Promise<Record<string, unknown>> {
-  n.__eff ??= (async () => {
-    const actx = await attribCtx(ctx, n.__project, n.__type);
-    const own = ownAttrib(n.__row, actx.defs);
-    if (n.__type === 'folder') return effectiveAttrib(own, parseJson(n.__row.inherited, {}), actx);
-    if (n.__type === 'task') return effectiveAttrib(own, inheritedForChildOf(await folderOfTask(ctx, n), actx.inheritable), actx);
-    return own;
-  })();
-  return n.__eff;
+async function effective(ctx: AyonGqlContext, n: Node): Promise<Record<string, unknown>> {
+  const ready = effectiveSync(n);
+  if (ready) return ready;
+  n.__actx ??= await attribCtx(ctx, n.__project, n.__type);
+  if (n.__type === 'task' && n.__folder === undefined) n.__folder = await folderOfTask(ctx, n);
+  return effectiveSync(n)!;
 }
 
 /** Path of a node's folder ("a/b"), through loaders. */
@@ -524,7 +558,14 @@ async function predicateFor(
 
 const hasLinks = (v: unknown) => (v ? (v as HasLinks) : null);
 
-async function listEntities(ctx: AyonGqlContext, type: EntityType, project: string, args: Record<string, any>, scope: Partial<EntityFilter> = {}) {
+async function listEntities(
+  ctx: AyonGqlContext,
+  type: EntityType,
+  project: string,
+  args: Record<string, any>,
+  scope: Partial<EntityFilter> = {},
+  info?: unknown,
+) {
   const pred = await predicateFor(ctx, type, project, { pathEx: args.pathEx, nameEx: args.nameEx, filter: args.filter });
   const f: EntityFilter = {
     ids: args.ids ?? null,
@@ -574,7 +615,19 @@ async function listEntities(ctx: AyonGqlContext, type: EntityType, project: stri
   }
   try {
     const page = await ctx.ayon.queries.list(type, project, f, pageArgs(args));
-    return connection(type, project, page);
+    const conn = connection(type, project, page);
+    // attributes of the whole page are prepared once, so the nodes resolve them synchronously
+    if (page.rows.length && (!info || selects(info, ['allAttrib', 'attrib', 'ownAttrib']))) {
+      const actx = await attribCtx(ctx, project, type);
+      let folders: Map<string, Row> | null = null;
+      if (type === 'task') folders = await ctx.ayon.queries.byIds('folder', project, page.rows.map((r) => r.folder_id as string));
+      for (const e of conn.edges) {
+        const n = e.node as Node;
+        n.__actx = actx;
+        if (folders) n.__folder = folders.get(n.__row.folder_id) ?? null;
+      }
+    }
+    return conn;
   } catch (err) {
     rethrow(err);
   }
@@ -600,8 +653,11 @@ const commonNode = {
   status: (n: Node) => n.__row.status,
   tags: (n: Node) => parseJson(n.__row.tags, []),
   data: (n: Node) => n.__row.data ?? '{}',
-  allAttrib: async (n: Node, _a: unknown, ctx: AyonGqlContext) => JSON.stringify(await effective(ctx, n)),
-  attrib: (n: Node, _a: unknown, ctx: AyonGqlContext) => effective(ctx, n),
+  allAttrib: (n: Node, _a: unknown, ctx: AyonGqlContext) => {
+    const e = effectiveSync(n);
+    return e ? JSON.stringify(e) : effective(ctx, n).then((x) => JSON.stringify(x));
+  },
+  attrib: (n: Node, _a: unknown, ctx: AyonGqlContext) => effectiveSync(n) ?? effective(ctx, n),
   parents: async (n: Node, _a: unknown, ctx: AyonGqlContext) => {
     const path = await nodePath(ctx, n);
     return path.replace(/^\//, '').split('/').slice(0, -1);
@@ -814,12 +870,12 @@ function resolvers() {
       version: (n: PNode, a: { id: string }, ctx: AyonGqlContext) => entityById(ctx, 'version', n.__project, a.id),
       representation: (n: PNode, a: { id: string }, ctx: AyonGqlContext) => entityById(ctx, 'representation', n.__project, a.id),
       workfile: (n: PNode, a: { id: string }, ctx: AyonGqlContext) => entityById(ctx, 'workfile', n.__project, a.id),
-      folders: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'folder', n.__project.name, a),
-      tasks: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'task', n.__project.name, a),
-      products: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'product', n.__project.name, a),
-      versions: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'version', n.__project.name, a),
-      representations: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'representation', n.__project.name, a),
-      workfiles: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'workfile', n.__project.name, a),
+      folders: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'folder', n.__project.name, a, {}, info),
+      tasks: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'task', n.__project.name, a, {}, info),
+      products: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'product', n.__project.name, a, {}, info),
+      versions: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'version', n.__project.name, a, {}, info),
+      representations: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'representation', n.__project.name, a, {}, info),
+      workfiles: (n: PNode, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'workfile', n.__project.name, a, {}, info),
     },
     FolderNode: {
       ...commonNode,
@@ -833,7 +889,8 @@ function resolvers() {
       },
       path: (n: Node) => `/${n.__row.path}`,
       parents: (n: Node) => String(n.__row.path).split('/').slice(0, -1),
-      ownAttrib: async (n: Node, _a: unknown, ctx: AyonGqlContext) => Object.keys(ownAttrib(n.__row, (await attribCtx(ctx, n.__project, 'folder')).defs)),
+      ownAttrib: (n: Node, _a: unknown, ctx: AyonGqlContext) =>
+        n.__actx ? Object.keys(ownAttrib(n.__row, n.__actx.defs)) : attribCtx(ctx, n.__project, 'folder').then((a) => Object.keys(ownAttrib(n.__row, a.defs))),
       childCount: (n: Node, _a: unknown, ctx: AyonGqlContext) => countLoader(ctx, n.__project, 'ayon_folders', 'parent_key').load(n.__row.id),
       taskCount: (n: Node, _a: unknown, ctx: AyonGqlContext) => countLoader(ctx, n.__project, 'ayon_tasks', 'folder_id').load(n.__row.id),
       productCount: (n: Node, _a: unknown, ctx: AyonGqlContext) => countLoader(ctx, n.__project, 'ayon_products', 'folder_id').load(n.__row.id),
@@ -846,8 +903,8 @@ function resolvers() {
           return ids.map((id) => s.has(id));
         })).load(n.__row.id),
       hasReviewables: () => false,
-      tasks: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'task', n.__project, a, { folderIds: [n.__row.id] }),
-      products: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'product', n.__project, a, { folderIds: [n.__row.id] }),
+      tasks: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'task', n.__project, a, { folderIds: [n.__row.id] }, info),
+      products: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'product', n.__project, a, { folderIds: [n.__row.id] }, info),
     },
     TaskNode: {
       ...commonNode,
@@ -857,10 +914,11 @@ function resolvers() {
       folder: async (n: Node, _a: unknown, ctx: AyonGqlContext) => node('folder', n.__project, (await folderOfTask(ctx, n))!),
       assignees: (n: Node) => parseJson(n.__row.assignees, []),
       path: (n: Node, _a: unknown, ctx: AyonGqlContext) => nodePath(ctx, n),
-      ownAttrib: async (n: Node, _a: unknown, ctx: AyonGqlContext) => Object.keys(ownAttrib(n.__row, (await attribCtx(ctx, n.__project, 'task')).defs)),
+      ownAttrib: (n: Node, _a: unknown, ctx: AyonGqlContext) =>
+        n.__actx ? Object.keys(ownAttrib(n.__row, n.__actx.defs)) : attribCtx(ctx, n.__project, 'task').then((a) => Object.keys(ownAttrib(n.__row, a.defs))),
       hasReviewables: () => false,
-      versions: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'version', n.__project, a, { taskIds: [n.__row.id] }),
-      workfiles: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'workfile', n.__project, a, { taskIds: [n.__row.id] }),
+      versions: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'version', n.__project, a, { taskIds: [n.__row.id] }, info),
+      workfiles: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'workfile', n.__project, a, { taskIds: [n.__row.id] }, info),
     },
     ProductNode: {
       ...commonNode,
@@ -869,7 +927,7 @@ function resolvers() {
       productType: (n: Node) => n.__row.product_type,
       productBaseType: (n: Node) => n.__row.product_base_type ?? null,
       path: (n: Node, _a: unknown, ctx: AyonGqlContext) => nodePath(ctx, n),
-      versions: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'version', n.__project, a, { productIds: [n.__row.id] }),
+      versions: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'version', n.__project, a, { productIds: [n.__row.id] }, info),
       versionList: async (n: Node, _a: unknown, ctx: AyonGqlContext) => {
         const rows = await ctx.ayon.store.db
           .selectFrom('ayon_versions')
@@ -906,7 +964,7 @@ function resolvers() {
         return r?.id === n.__row.id;
       },
       hasReviewables: () => false,
-      representations: (n: Node, a: Record<string, any>, ctx: AyonGqlContext) => listEntities(ctx, 'representation', n.__project, a, { versionIds: [n.__row.id] }),
+      representations: (n: Node, a: Record<string, any>, ctx: AyonGqlContext, info: unknown) => listEntities(ctx, 'representation', n.__project, a, { versionIds: [n.__row.id] }, info),
     },
     RepresentationNode: {
       ...commonNode,
