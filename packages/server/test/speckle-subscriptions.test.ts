@@ -244,7 +244,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
               id: v.id,
               referencedObject: v.objectId,
               message: 'first',
-              sourceApplication: 'python',
+              sourceApplication: 'py',
               createdAt: expect.any(String),
               previewUrl: `${srv.url}/preview/${projectId}/commits/${v.id}`,
               authorUser: { id: owner.id, name: 'Owner', bio: null, company: null, verified: expect.any(Boolean), role: expect.any(String), avatar: null },
