@@ -600,6 +600,9 @@ describe.each(storeKinds)('Speckle REST objects on %s', (kind) => {
     expect(o.children.objects.map((c: { id: string }) => c.id)).toEqual(sorted.slice(0, 2));
     expect(o.children.cursor).toBe(sorted[1]);
     expect(q.body.data.project.missing).toBeNull();
+    const legacy = await gql(srv.url, `query($p: String!, $id: String!) { stream(id: $p) { object(id: $id) { id totalChildrenCount } } }`, { p: projectId, id: root.id }, ownerToken);
+    expect(legacy.body.errors).toBeUndefined();
+    expect(legacy.body.data.stream.object).toEqual({ id: root.id, totalChildrenCount: 3 });
     const next = await gql(
       srv.url,
       `query($p: String!, $id: String!, $c: String) { project(id: $p) { object(id: $id) { children(limit: 2, cursor: $c, select: ["applicationId"]) { cursor objects { id data } } } } }`,
