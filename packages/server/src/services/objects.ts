@@ -76,6 +76,16 @@ function isRetryableTxError(err: unknown): boolean {
 
 const validId = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH;
 
+/**
+ * The text an object arrived as, attached by the upload parser (non-enumerable, so it never leaks
+ * into a re-serialisation). When present and safe it is stored verbatim, so downloads are
+ * byte-for-byte what the client sent and re-hash to the same ids (speckle.md §8.6).
+ */
+export const SOURCE_TEXT: unique symbol = Symbol('atrium.objects.sourceText');
+
+/** Verbatim text is kept only when it can go on one `id\tjson` line as is. */
+const fitsOnOneLine = (text: string) => !/[\t\n\r]/.test(text);
+
 export function createObjectsService(store: Store, config: AtriumConfig) {
   const { db } = store;
   const maxObjectChars = config.limits.objectSizeBytes;
@@ -84,11 +94,18 @@ export function createObjectsService(store: Store, config: AtriumConfig) {
   function prepare(projectId: string, raw: unknown, now: number, opts: InsertOptions): Row {
     if (!isPlainObject(raw)) throw new AppError('OBJECT_HANDLING_ERROR', 'Invalid object. Every object must be a JSON object with an "id".');
     const obj = raw;
-    if (obj.hash !== undefined && obj.hash !== null) obj.id = obj.hash;
-    else if (!obj.id) obj.id = crypto.createHash('md5').update(JSON.stringify(obj)).digest('hex');
+    const source = (raw as { [SOURCE_TEXT]?: string })[SOURCE_TEXT];
+    let rewritten = false;
+    if (obj.hash !== undefined && obj.hash !== null) {
+      rewritten = obj.id !== obj.hash;
+      obj.id = obj.hash;
+    } else if (!obj.id) {
+      obj.id = crypto.createHash('md5').update(JSON.stringify(obj)).digest('hex');
+      rewritten = true;
+    }
     const id = obj.id;
     if (typeof id !== 'string' || id.length !== 32) throw new AppError('OBJECT_HANDLING_ERROR', invalidIdMessage(id));
-    const data = JSON.stringify(obj);
+    const data = source !== undefined && !rewritten && fitsOnOneLine(source) ? source : JSON.stringify(obj);
     if (data.length > maxObjectChars) throw new AppError('OBJECT_HANDLING_ERROR', objectTooLargeMessage(id, data.length, maxObjectChars));
     const type = typeof obj.speckle_type === 'string' && obj.speckle_type ? obj.speckle_type.slice(0, MAX_SPECKLE_TYPE_LENGTH) : 'Base';
     return {

@@ -29,7 +29,7 @@ import multipart from '@fastify/multipart';
 import type { Services } from '../../../services/index.js';
 import { AppError, isAppError } from '../../../domain/errors.js';
 import { AUTHZ_MESSAGES } from '../../../domain/authz.js';
-import { closureIdsOf, objectTooLargeMessage } from '../../../services/objects.js';
+import { SOURCE_TEXT, closureIdsOf, objectTooLargeMessage } from '../../../services/objects.js';
 
 // ------------------------------------------------------------------ limits and messages
 
@@ -285,11 +285,15 @@ export class JsonArraySplitter {
     }
     this.state = S.After;
     this.inString = false;
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch {
       throw new BatchFormatError('not-json');
     }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value))
+      Object.defineProperty(value, SOURCE_TEXT, { value: text.trim(), enumerable: false });
+    return value;
   }
 
   private tooLarge(bytes: number, start: Buffer | null): never {
