@@ -8,6 +8,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { EventBus } from '../events.js';
 import { newAyonId } from './rules.js';
+import { bulkInsert } from './bulk.js';
+import type { Dialect } from '../../store/db.js';
 
 export interface AyonEventInput {
   topic: string;
@@ -42,9 +44,7 @@ export interface AyonEventRecord {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const INSERT_CHUNK = 200;
-
-export function createAyonEvents(bus: EventBus) {
+export function createAyonEvents(bus: EventBus, dialect: Dialect) {
   /**
    * Writes the events in `db` (a transaction when the change is transactional) and returns the
    * records; call `publish(records)` after the commit.
@@ -71,11 +71,11 @@ export function createAyonEvents(bus: EventBus) {
         updatedAt: now,
       };
     });
-    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-      await db
-        .insertInto('ayon_events')
-        .values(
-          records.slice(i, i + INSERT_CHUNK).map((r) => ({
+    await bulkInsert(
+      db,
+      dialect,
+      'ayon_events',
+      records.map((r) => ({
             id: r.id,
             hash: r.hash,
             topic: r.topic,
@@ -89,12 +89,10 @@ export function createAyonEvents(bus: EventBus) {
             description: r.description,
             summary: JSON.stringify(r.summary),
             payload: JSON.stringify(r.payload),
-            created_at: r.createdAt,
-            updated_at: r.updatedAt,
-          })),
-        )
-        .execute();
-    }
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+      })),
+    );
     return records;
   }
 

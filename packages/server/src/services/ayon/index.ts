@@ -27,7 +27,7 @@ export function createAyonServices(deps: { store: Store; blobs: BlobStore; bus: 
   const startedAt = Date.now();
   const attributes = createAttributesService(store, bus);
   const anatomy = createAnatomyService(store, attributes);
-  const events = createAyonEvents(bus);
+  const events = createAyonEvents(bus, store.dialect);
   const users = createAyonUsersService({ store, identity, events, attributes });
   const access = createAccessPolicy(users);
   const projects = createAyonProjectsService({ store, blobs, identity, attributes, anatomy, events, users, access });

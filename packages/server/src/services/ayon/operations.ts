@@ -34,6 +34,7 @@ import {
 } from './rules.js';
 import { coerceValue, type AttributeDef } from './attributes.js';
 import type { AttributesService } from './attributes.js';
+import { bulkInsert } from './bulk.js';
 import { TABLES, inheritedForChildOf, pickInheritable, type Row, versionLabel } from './entity-models.js';
 import { defaultStatus, type Project, type AyonProjectsService } from './projects.js';
 import type { AyonEventInput, AyonEvents } from './events.js';
@@ -362,9 +363,7 @@ export function createOperationsService(deps: {
     }
 
     async flush(): Promise<void> {
-      for (const [table, rows] of this.pending) {
-        for (const part of chunks(rows, 200)) await this.q.insertInto(table).values(part).execute();
-      }
+      for (const [table, rows] of this.pending) await bulkInsert(this.trx, store.dialect, table, rows);
       this.pending.clear();
     }
 
@@ -449,11 +448,20 @@ export function createOperationsService(deps: {
         s.add(n);
       };
       const names = new Map<EntityType, Set<string>>();
-      const addName = (t: EntityType, n: unknown) => {
+      /** parents under which names are looked up; null: any parent (a rename of an existing entity) */
+      const parents = new Map<EntityType, Set<string> | null>();
+      const addName = (t: EntityType, n: unknown, parent: string | null) => {
         if (typeof n !== 'string') return;
         let s = names.get(t);
         if (!s) names.set(t, (s = new Set()));
         s.add(t === 'workfile' ? n : n.toLowerCase());
+        if (parents.get(t) === null) return;
+        if (parent === null) parents.set(t, null);
+        else {
+          let ps = parents.get(t);
+          if (!ps) parents.set(t, (ps = new Set()));
+          ps.add(parent);
+        }
       };
       const versionProducts = new Set<string>();
       const thumbs = new Set<string>();
@@ -471,7 +479,12 @@ export function createOperationsService(deps: {
         if (d.taskId) add('task', d.taskId);
         if (d.versionId) add('version', d.versionId);
         if (d.thumbnailId && normalizeId(d.thumbnailId)) thumbs.add(normalizeId(d.thumbnailId)!);
-        if (op.type !== 'delete') addName(op.entityType, op.entityType === 'workfile' ? d.path : d.name);
+        if (op.type !== 'delete') {
+          const t = op.entityType;
+          const parentRef = t === 'folder' ? (d.parentId === undefined ? undefined : normalizeId(d.parentId) ?? '') : t === 'representation' ? d.versionId : d.folderId;
+          const parent = op.type === 'create' && t !== 'workfile' ? (t === 'folder' ? (parentRef as string | undefined) ?? '' : normalizeId(parentRef)) : null;
+          addName(t, t === 'workfile' ? d.path : d.name, parent);
+        }
       }
       for (const [t, set] of ids) {
         const m = this.known.get(t)!;
@@ -491,8 +504,15 @@ export function createOperationsService(deps: {
             for (const r of rows) this.setName(t, '', r.path, r.id);
           } else {
             const col = PARENT_COLUMN[t];
-            const rows: Row[] = await q.select(['id', 'name_lower', col]).where('name_lower', 'in', part).execute();
-            for (const r of rows) this.setName(t, r[col], r.name_lower, r.id);
+            const ps = parents.get(t);
+            const byParent = ps ? [...ps] : null;
+            const parts = byParent ? chunks(byParent) : [null];
+            for (const pp of parts) {
+              let qq = q.select(['id', 'name_lower', col]).where('name_lower', 'in', part);
+              if (pp) qq = qq.where(col, 'in', pp);
+              const rows: Row[] = await qq.execute();
+              for (const r of rows) this.setName(t, r[col], r.name_lower, r.id);
+            }
           }
         }
       }
@@ -590,7 +610,8 @@ export function createOperationsService(deps: {
     const d = camelizeKeys(op.data ?? {});
     const idRaw = op.entityId ?? d.id;
     const id = idRaw === undefined || idRaw === null ? newAyonId() : idField(idRaw, 'id', false)!;
-    if (await b.row(type, id)) throw conflict(`${cap(type)} with id ${id} already exists`, 'unique-violation');
+    // an id the server generates is new; a client's is checked (prefetched for the whole batch)
+    if (idRaw !== undefined && idRaw !== null && (await b.row(type, id))) throw conflict(`${cap(type)} with id ${id} already exists`, 'unique-violation');
     const now = Date.now();
     const row: Row = {
       project_name: b.project,

@@ -1,7 +1,7 @@
 /**
  * AYON's name and id rules (ayon.md §1.3), JSON helpers and time formatting. Pure functions.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { badRequest } from './errors.js';
 
 export const ENTITY_NAME_RE = /^[a-zA-Z0-9_]([a-zA-Z0-9_.\-]*[a-zA-Z0-9_])?$/;
@@ -21,7 +21,7 @@ export type EntityType = (typeof ENTITY_TYPES)[number];
 export const isEntityType = (s: unknown): s is EntityType => typeof s === 'string' && (ENTITY_TYPES as readonly string[]).includes(s);
 
 /** New 32-hex id (what `uuid1().hex` looks like on the wire). */
-export const newAyonId = (): string => randomBytes(16).toString('hex');
+export const newAyonId = (): string => randomUUID().replace(/-/g, '');
 
 /** Normalises an entity id: lower-case, dashes of a UUID removed; null when it is not 32 hex digits. */
 export function normalizeId(v: unknown): string | null {
