@@ -17,7 +17,7 @@ import { migrateToLatest } from '../src/store/migrations/index.js';
 import { openBlobStore } from '../src/store/blobs/index.js';
 import { createJobQueue } from '../src/jobs/queue.js';
 import { createServices } from '../src/services/index.js';
-import { DATASET_BUILD_JOB, datasetBlobKey } from '../src/services/datasets.js';
+import { DATASET_BUILD_JOB } from '../src/services/datasets.js';
 import { createTestDatabase, storeKinds } from './helpers/stores.js';
 import { revitLikeVersion } from '../../../bench/datasets-model.mjs';
 
@@ -136,7 +136,7 @@ describe.each(storeKinds)('a dataset build killed with SIGKILL on %s', (kind) =>
       ['main', model.expected.objectCount],
       ['eav', recs.eav!.rowCount],
     ] as const) {
-      const blob = (await blobs.get(datasetBlobKey(project.id, version.id, k)))!;
+      const blob = (await blobs.get(recs[k]!.blobKey!))!;
       const chunks: Buffer[] = [];
       for await (const c of blob.stream) chunks.push(c as Buffer);
       fs.writeFileSync(file, Buffer.concat(chunks));

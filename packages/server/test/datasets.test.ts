@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
 import { gql } from './helpers/http.js';
-import { DATASET_BUILD_JOB, DatasetBuildError, datasetBlobKey } from '../src/services/datasets.js';
+import { DATASET_BUILD_JOB, DatasetBuildError, datasetBlobPrefix } from '../src/services/datasets.js';
 import { revitLikeVersion } from '../../../bench/datasets-model.mjs';
 
 const SCOPES = ['streams:read', 'streams:write', 'profile:read', 'users:read'];
@@ -78,6 +78,12 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
     return file;
   }
 
+  async function blobKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const k of services().blobs.list(prefix)) keys.push(k);
+    return keys;
+  }
+
   const waitReady = (versionId: string) =>
     until(`datasets of ${versionId}`, async () => {
       const r = await services().datasets.records(versionId);
@@ -107,9 +113,11 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
       const v = body.data.project.model.version;
       return v.objectKey ? v : null;
     });
-    expect(availability.objectKey).toBe(datasetBlobKey(projectId, version.id, 'main'));
     expect(availability.referencedObject).toBe(model.root.id);
-    await waitReady(version.id);
+    const ready = await waitReady(version.id);
+    expect(availability.objectKey).toBe(ready.main!.blobKey);
+    expect(availability.objectKey).toMatch(new RegExp(`^datasets/${projectId}/${version.id}/${version.id}-[0-9a-f]{12}\\.duckdb$`));
+    expect(ready.eav!.blobKey).toMatch(/\.eav\.duckdb$/);
 
     const main = await downloadTo(url(projectId, modelId, version.id), `${version.id}.duckdb`);
     expect(fs.statSync(main).size).toBe(availability.packfileSize);
@@ -242,9 +250,9 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
       expect(first.res.headers.get('retry-after')).toBe('5');
       expect(JSON.parse(first.body.toString()).error.code).toBe('DATASET_NOT_READY');
     }
-    await waitReady(versionId);
+    const ready = await waitReady(versionId);
     const { body } = await gql(server.url, AVAILABILITY, { projectId, modelId, versionId }, token);
-    expect(body.data.project.model.version.objectKey).toBe(datasetBlobKey(projectId, versionId, 'main'));
+    expect(body.data.project.model.version.objectKey).toBe(ready.main!.blobKey);
     expect((await download(url(projectId, modelId, versionId, true))).res.status).toBe(200);
   });
 
@@ -265,7 +273,7 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
     const res = await download(url(projectId, modelId, versionId));
     expect(res.res.status).toBe(404);
     expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'DATASET_BUILD_FAILED' });
-    expect(await server.app.services.blobs.stat(datasetBlobKey(projectId, versionId, 'main'))).toBeNull();
+    expect(await blobKeys(datasetBlobPrefix(projectId, versionId))).toEqual([]);
   });
 
   it('fails a build whose closure lists missing objects, and records it after the last attempt', async () => {
@@ -287,12 +295,20 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
     const job = { id: 0, type: DATASET_BUILD_JOB, payload: { projectId, versionId }, attempts: 5, maxAttempts: 5 };
     await expect(services().datasets.runJob(job, { signal: new AbortController().signal })).rejects.toThrow('missing');
     expect((await services().datasets.records(versionId)).main).toMatchObject({ status: 'failed' });
-    expect(await server.app.services.blobs.stat(datasetBlobKey(projectId, versionId, 'main'))).toBeNull();
+    expect(await blobKeys(datasetBlobPrefix(projectId, versionId))).toEqual([]);
     // once the objects arrive, a rebuild succeeds and replaces the failure
     await services().objects.insertBatch(projectId, model.children.slice(0, 3));
     const built = await services().datasets.build(projectId, versionId);
     expect(built.built).toEqual(['main', 'eav']);
-    expect((await services().datasets.records(versionId)).main).toMatchObject({ status: 'ready', rowCount: model.expected.objectCount });
+    const first = await services().datasets.records(versionId);
+    expect(first.main).toMatchObject({ status: 'ready', rowCount: model.expected.objectCount });
+    // a forced rebuild stores new keys, switches the rows to them, and removes the old files
+    const again = await services().datasets.build(projectId, versionId, { force: true });
+    expect(again.built).toEqual(['main', 'eav']);
+    const second = await services().datasets.records(versionId);
+    expect(second.main!.blobKey).not.toBe(first.main!.blobKey);
+    expect((await blobKeys(datasetBlobPrefix(projectId, versionId))).sort()).toEqual([second.main!.blobKey, second.eav!.blobKey].sort());
+    expect((await download(url(projectId, modelId, versionId))).body.length).toBe(second.main!.size);
   });
 
   it('writes correct files for deeply nested, huge, non-UTF-8, numeric-string and NaN-like values', async () => {
@@ -349,11 +365,19 @@ describe.each(storeKinds)('version datasets on %s', (kind) => {
   it('removes the files of a deleted version', async () => {
     const version = await sendVersion(revitLikeVersion({ elements: 3, seed: 13 }));
     await waitReady(version.id);
-    const key = datasetBlobKey(projectId, version.id, 'main');
-    expect(await services().blobs.stat(key)).not.toBeNull();
+    expect(await blobKeys(datasetBlobPrefix(projectId, version.id))).toHaveLength(2);
     await services().projects.deleteVersions(auth, { projectId, versionIds: [version.id] });
-    await until('blobs removed', async () => (await services().blobs.stat(key)) === null && (await services().blobs.stat(datasetBlobKey(projectId, version.id, 'eav'))) === null);
+    await until('blobs removed', async () => (await blobKeys(datasetBlobPrefix(projectId, version.id))).length === 0);
     expect(await services().datasets.records(version.id)).toEqual({});
+  });
+
+  it('removes the files of a deleted project', async () => {
+    const p = await services().projects.createProject(auth, { name: 'Doomed' });
+    const m = (await services().projects.getModelByName(p.id, 'main'))!;
+    const version = await sendVersion(revitLikeVersion({ elements: 3, seed: 14 }), { projectId: p.id, modelId: m.id });
+    await waitReady(version.id);
+    await services().projects.deleteProject(auth, p.id);
+    await until('blobs removed', async () => (await blobKeys(`datasets/${p.id}`)).length === 0);
   });
 });
 

@@ -67,6 +67,8 @@ export const DATASET_JOB_ATTEMPTS = 5;
 const READ_IDS_MAX = 1000;
 const READ_IDS_MIN = 8;
 const READ_TARGET_CHARS = 8_000_000;
+/** Object queries in flight at once on PostgreSQL (each on its own pooled connection). */
+const READ_AHEAD_PG = 3;
 /** On-demand enqueues of one version from one node are at most this often. */
 const ENSURE_INTERVAL_MS = 10_000;
 const MAX_ID_LENGTH = 255;
@@ -129,8 +131,13 @@ export type DownloadLookup =
   | { status: 'failed'; error: string }
   | { status: 'ready'; record: DatasetRecord; fileName: string };
 
-export const datasetBlobKey = (projectId: string, versionId: string, kind: DatasetKind) =>
-  `datasets/${projectId}/${versionId}${kind === 'eav' ? '.eav' : ''}.duckdb`;
+/**
+ * Where a build's file is stored. Every build writes new keys (`buildId`), so a rebuild never changes
+ * the bytes behind a key a reader may hold: the row is switched to the new key, then the old blob goes.
+ */
+export const datasetBlobKey = (projectId: string, versionId: string, kind: DatasetKind, buildId: string) =>
+  `${datasetBlobPrefix(projectId, versionId)}/${versionId}-${buildId}${kind === 'eav' ? '.eav' : ''}.duckdb`;
+export const datasetBlobPrefix = (projectId: string, versionId: string) => `datasets/${projectId}/${versionId}`;
 export const datasetFileName = (versionId: string, kind: DatasetKind) => `${versionId}${kind === 'eav' ? '.eav' : ''}.duckdb`;
 
 const toRecord = (r: VersionDatasetsTable): DatasetRecord => ({
@@ -267,25 +274,32 @@ export function createDatasetsService(deps: {
   // ---------------------------------------------------------------- reading objects
 
   /**
-   * The stored objects among `ids` (unique, valid), slice by slice (rows of a slice in no particular order): at most 1000 ids,
-   * fewer when rows are big, so one query holds about READ_TARGET_CHARS of JSON.
+   * The stored objects among `ids` (unique, valid), slice by slice (rows of a slice in no particular
+   * order): at most 1000 ids per query, fewer when rows are big, so one query holds about
+   * READ_TARGET_CHARS of JSON. On PostgreSQL a few slices are fetched ahead on separate connections,
+   * so the server decompresses and sends the next rows while this process handles the current ones.
    */
   async function* readObjects(projectId: string, ids: readonly string[]): AsyncGenerator<Array<{ id: string; speckle_type: string; data: string }>> {
+    const ahead = store.dialect === 'postgres' ? READ_AHEAD_PG : 1;
     let slice = 100;
-    for (let pos = 0; pos < ids.length; ) {
+    let pos = 0;
+    const inflight: Array<Promise<Array<{ id: string; speckle_type: string; data: string }>>> = [];
+    const launch = () => {
       const part = ids.slice(pos, pos + slice);
       pos += part.length;
-      const rows = await db
-        .selectFrom('objects')
-        .select(['id', 'speckle_type', 'data'])
-        .where('project_id', '=', projectId)
-        .where('id', 'in', part)
-        .execute();
+      const p = db.selectFrom('objects').select(['id', 'speckle_type', 'data']).where('project_id', '=', projectId).where('id', 'in', part).execute();
+      p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      inflight.push(p);
+    };
+    while (pos < ids.length && inflight.length < ahead) launch();
+    while (inflight.length > 0) {
+      const rows = await inflight.shift()!;
       let chars = 0;
       for (const r of rows) chars += r.data.length;
       slice = rows.length
         ? Math.max(READ_IDS_MIN, Math.min(READ_IDS_MAX, Math.floor(READ_TARGET_CHARS / Math.max(1, chars / rows.length))))
         : Math.min(READ_IDS_MAX, slice * 2);
+      while (pos < ids.length && inflight.length < ahead) launch();
       yield rows;
     }
   }
@@ -376,6 +390,7 @@ export function createDatasetsService(deps: {
     const rootSpeckleType = typeof root.speckle_type === 'string' ? root.speckle_type : rootRow.speckle_type;
 
     const dir = newTempDir();
+    const buildId = randomBytes(6).toString('hex');
     try {
       // ------------------------------------------------ main: objects (root last), root, blobs
       if (todo.includes('main')) {
@@ -411,7 +426,7 @@ export function createDatasetsService(deps: {
           throw err;
         }
         checkAborted(opts.signal);
-        const key = datasetBlobKey(projectId, versionId, 'main');
+        const key = datasetBlobKey(projectId, versionId, 'main', buildId);
         const { size, sha256 } = await putFile(key, file);
         fs.rmSync(file, { force: true });
         const ok = await writeRecord({
@@ -432,6 +447,7 @@ export function createDatasetsService(deps: {
           await deleteBlobs(projectId, versionId);
           throw new DatasetBuildError(`version ${versionId} was deleted during the build`, true);
         }
+        await removeUnreferenced(projectId, versionId, [key]);
         result.built.push('main');
       }
 
@@ -490,7 +506,7 @@ export function createDatasetsService(deps: {
           throw err;
         }
         checkAborted(opts.signal);
-        const key = datasetBlobKey(projectId, versionId, 'eav');
+        const key = datasetBlobKey(projectId, versionId, 'eav', buildId);
         const { size, sha256 } = await putFile(key, file);
         fs.rmSync(file, { force: true });
         const ok = await writeRecord({
@@ -511,6 +527,7 @@ export function createDatasetsService(deps: {
           await deleteBlobs(projectId, versionId);
           throw new DatasetBuildError(`version ${versionId} was deleted during the build`, true);
         }
+        await removeUnreferenced(projectId, versionId, [key]);
         result.built.push('eav');
         result.propertyRows = rows;
       }
@@ -523,7 +540,25 @@ export function createDatasetsService(deps: {
   }
 
   async function deleteBlobs(projectId: string, versionId: string): Promise<void> {
-    for (const kind of DATASET_KINDS) await blobs.delete(datasetBlobKey(projectId, versionId, kind)).catch(() => undefined);
+    await blobs.deletePrefix(datasetBlobPrefix(projectId, versionId)).catch(() => undefined);
+  }
+
+  /**
+   * Deletes the version's blobs that no row points at (files of earlier builds, and of builds that
+   * crashed between storing and recording), keeping `keep`. A concurrent build of the same version
+   * may lose its not-yet-recorded file this way; its download then finds the blob missing and the
+   * version is built again.
+   */
+  async function removeUnreferenced(projectId: string, versionId: string, keep: string[]): Promise<void> {
+    const referenced = new Set(keep);
+    for (const r of Object.values(await records(versionId))) if (r?.blobKey) referenced.add(r.blobKey);
+    try {
+      for await (const key of blobs.list(datasetBlobPrefix(projectId, versionId))) {
+        if (!referenced.has(key)) await blobs.delete(key);
+      }
+    } catch (err) {
+      logger.warn({ projectId, versionId, err: String(err) }, 'could not remove old dataset files');
+    }
   }
 
   /** The job handler of `speckle.dataset.build`. */

@@ -67,7 +67,11 @@ export async function speckleDatasetRoutes(app: FastifyInstance, opts: { service
   const handler = (kind: DatasetKind) => async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const { projectId, modelId, versionId } = req.params;
     if (![projectId, modelId, versionId].every((s) => ID.test(s))) return sendError(reply, 404, 'NOT_FOUND_ERROR', 'Dataset not found');
-    const found = await services.datasets.lookupDownload(req.speckleAuth, { projectId, modelId, versionId }, kind);
+    return answer(req, reply, kind, { projectId, modelId, versionId }, true);
+  };
+
+  async function answer(req: FastifyRequest, reply: FastifyReply, kind: DatasetKind, ids: Params, firstTry: boolean): Promise<FastifyReply> {
+    const found = await services.datasets.lookupDownload(req.speckleAuth, ids, kind);
     switch (found.status) {
       case 'not-found': {
         const what = { project: 'Project', model: 'Model', version: 'Version' }[found.what];
@@ -97,11 +101,12 @@ export async function speckleDatasetRoutes(app: FastifyInstance, opts: { service
       case 'failed':
         return sendError(reply, 404, 'DATASET_BUILD_FAILED', `The dataset of this version could not be built: ${found.error}`);
       case 'ready':
-        return serve(req, reply, found.record, found.fileName);
+        return serve(req, reply, found.record, found.fileName, () => (firstTry ? answer(req, reply, kind, ids, false) : null));
     }
-  };
+  }
 
-  async function serve(req: FastifyRequest, reply: FastifyReply, rec: DatasetRecord, fileName: string) {
+  /** `retry`: a rebuild may have replaced the file between reading the row and opening the blob. */
+  async function serve(req: FastifyRequest, reply: FastifyReply, rec: DatasetRecord, fileName: string, retry: () => Promise<FastifyReply> | null) {
     const size = rec.size ?? 0;
     const etag = etagOf(rec);
     reply.header('Accept-Ranges', 'bytes');
@@ -131,6 +136,8 @@ export async function speckleDatasetRoutes(app: FastifyInstance, opts: { service
       throw err;
     }
     if (req.method !== 'HEAD' && !blob) {
+      const again = retry();
+      if (again) return again;
       req.log.error({ key: rec.blobKey }, 'dataset blob is missing; queueing a rebuild');
       await services.datasets.forgetMissing(rec);
       reply.header('Retry-After', String(RETRY_AFTER_S));
