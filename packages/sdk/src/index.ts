@@ -114,3 +114,4 @@ export {
   type ObjectRoutesClient,
 } from './speckle/serverTransport.js';
 export * from './speckle-v1/index.js';
+export * from './ayon/index.js';
