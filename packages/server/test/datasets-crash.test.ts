@@ -99,7 +99,7 @@ describe.each(storeKinds)('a dataset build killed with SIGKILL on %s', (kind) =>
       () => {
         if (first.child.exitCode !== null) throw new Error(`server exited: ${first.log()}`);
         const dirs = fs.existsSync(tmpRoot) ? fs.readdirSync(tmpRoot) : [];
-        const dir = dirs.find((d) => d.startsWith(`${first.child.pid}-`) && fs.existsSync(path.join(tmpRoot, d, 'main.duckdb')));
+        const dir = dirs.find((d) => d.split('-')[1] === String(first.child.pid) && fs.existsSync(path.join(tmpRoot, d, 'main.duckdb')));
         return dir ? path.join(tmpRoot, dir) : null;
       },
       120_000,

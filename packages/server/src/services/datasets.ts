@@ -32,7 +32,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { AtriumConfig } from '../config.js';
@@ -67,6 +68,10 @@ export const DATASET_JOB_ATTEMPTS = 5;
 const READ_IDS_MAX = 1000;
 const READ_IDS_MIN = 8;
 const READ_TARGET_CHARS = 8_000_000;
+/** Temporary build directories carry who made them: <host>-<pid>-<process incarnation>-<random>. */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 12);
+const INCARNATION = randomBytes(6).toString('hex');
+const FOREIGN_TEMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** Object queries in flight at once on PostgreSQL (each on its own pooled connection). */
 const READ_AHEAD_PG = 3;
 /** On-demand enqueues of one version from one node are at most this often. */
@@ -312,13 +317,17 @@ export function createDatasetsService(deps: {
 
   function newTempDir(): string {
     fs.mkdirSync(tmpRoot, { recursive: true });
-    const dir = path.join(tmpRoot, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const dir = path.join(tmpRoot, `${HOST_TAG}-${process.pid}-${INCARNATION}-${randomBytes(6).toString('hex')}`);
     fs.mkdirSync(dir);
     return dir;
   }
 
-  /** Removes temporary build directories of processes that are gone (and, at start, of this pid's previous life). */
-  function cleanupTemp(opts: { includeOwnPid?: boolean } = {}): number {
+  /**
+   * Removes temporary build directories left by processes that are gone: on this host, those whose
+   * process no longer runs (or is a later process that reuses the pid); of other hosts sharing the
+   * data directory, those older than a day.
+   */
+  function cleanupTemp(): number {
     let removed = 0;
     let entries: string[];
     try {
@@ -327,19 +336,28 @@ export function createDatasetsService(deps: {
       return 0;
     }
     for (const name of entries) {
-      const m = /^(\d+)-[0-9a-f]+$/.exec(name);
+      const m = /^([0-9a-f]{12})-(\d+)-([0-9a-f]{12})-[0-9a-f]{12}$/.exec(name);
       if (!m) continue;
-      const pid = Number(m[1]);
-      let alive = pid === process.pid ? !opts.includeOwnPid : true;
-      if (pid !== process.pid) {
+      const dir = path.join(tmpRoot, name);
+      let gone: boolean;
+      if (m[1] !== HOST_TAG) {
         try {
-          process.kill(pid, 0);
+          gone = Date.now() - fs.statSync(dir).mtimeMs > FOREIGN_TEMP_MAX_AGE_MS;
+        } catch {
+          continue;
+        }
+      } else if (Number(m[2]) === process.pid) {
+        gone = m[3] !== INCARNATION;
+      } else {
+        try {
+          process.kill(Number(m[2]), 0);
+          gone = false;
         } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+          gone = (err as NodeJS.ErrnoException).code !== 'EPERM';
         }
       }
-      if (alive) continue;
-      fs.rmSync(path.join(tmpRoot, name), { recursive: true, force: true });
+      if (!gone) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
       removed++;
     }
     return removed;
@@ -646,7 +664,7 @@ export function createDatasetsService(deps: {
     if (opts.logger) logger = opts.logger;
     if (unsubscribe.length) return;
     try {
-      const n = cleanupTemp({ includeOwnPid: true });
+      const n = cleanupTemp();
       if (n) logger.info({ removed: n }, 'removed temporary dataset files of stopped processes');
     } catch (err) {
       logger.warn({ err: String(err) }, 'could not clean temporary dataset files');
