@@ -173,6 +173,7 @@ export async function buildApp(
         await ayonHttp?.close();
         await http.close();
         await services.ayon.background.drain();
+        await services.ayon.projects.drain();
         services.datasets.stop();
         await worker?.stop(config.shutdownTimeoutMs);
         await eventRelay?.close();

@@ -464,7 +464,13 @@ describe.each(storeKinds)('AYON face on %s', (kind) => {
   it('deletes the project (204) and everything in it', async () => {
     expect((await call('DELETE', `/api/projects/${P}`)).status).toBe(204);
     expect((await call('GET', `/api/projects/${P}`)).status).toBe(404);
-    const left = await srv.app.store.db.selectFrom('ayon_folders').select('id').where('project_name', '=', P).execute();
-    expect(left).toEqual([]);
+    expect((await call('GET', '/api/projects')).json.projects.map((p: any) => p.name)).not.toContain(P);
+    // the rows go in the background, in chunks
+    await srv.app.services.ayon.projects.drain();
+    for (const t of ['ayon_folders', 'ayon_tasks', 'ayon_versions', 'ayon_thumbnails', 'ayon_files'] as const) {
+      const left = await srv.app.store.db.selectFrom(t).select('project_name').where('project_name', '=', P).execute();
+      expect(left, t).toEqual([]);
+    }
+    expect(await srv.app.store.db.selectFrom('ayon_projects').select('name').where('name', '=', P).execute()).toEqual([]);
   });
 });

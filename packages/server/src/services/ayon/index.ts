@@ -57,6 +57,7 @@ export function createAyonServices(deps: { store: Store; blobs: BlobStore; bus: 
     async init() {
       await attributes.ensureBuiltins();
       await users.assignMissingNames();
+      await projects.resumePurges();
     },
   };
 }

@@ -2,7 +2,7 @@
  * AYON projects (ayon.md §5): create/deploy from an anatomy, list, read, patch, delete, rename, and
  * the project's anatomy, roots and per-site root overrides.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Store } from '../../store/db.js';
 import type { BlobStore } from '../../store/blobs/index.js';
 import type { AyonProjectsTable, Database } from '../../store/schema.js';
@@ -19,6 +19,7 @@ import {
   isPlainObject,
   isoTime,
   mergePatch,
+  newAyonId,
   parseJson,
 } from './rules.js';
 import { anatomyToProject, projectToAnatomy, type AnatomyService } from './anatomy.js';
@@ -112,6 +113,9 @@ export function defaultStatus(p: Project, entityType: string): string | null {
   return (p.statuses[0]?.name as string | undefined) ?? null;
 }
 
+/** code_lower of a project being purged: codes never start with '!' */
+const DELETING = '!';
+
 const camelToSnake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 function checkTypeList(v: unknown, what: string, extra?: (item: Record<string, unknown>) => void): Array<Record<string, unknown>> {
@@ -138,8 +142,9 @@ export function createAyonProjectsService(deps: {
   events: AyonEvents;
   users: AyonUsersService;
   access: AccessPolicy;
+  log?: (e: unknown) => void;
 }) {
-  const { store, blobs, identity, attributes, anatomy, events, access } = deps;
+  const { store, blobs, identity, attributes, anatomy, events, access, log } = deps;
   const { db } = store;
 
   async function linkTypesOf(q: Db, name: string): Promise<LinkTypeDef[]> {
@@ -150,7 +155,12 @@ export function createAyonProjectsService(deps: {
   /** The project by name (case-insensitive), or null. */
   async function find(name: string, q: Db = db): Promise<Project | null> {
     if (typeof name !== 'string' || !name || name.length > 64) return null;
-    const r = await q.selectFrom('ayon_projects').selectAll().where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
+    const r = await q
+      .selectFrom('ayon_projects')
+      .selectAll()
+      .where('name_lower', '=', name.toLowerCase())
+      .where('code_lower', 'not like', `${DELETING}%`)
+      .executeTakeFirst();
     return r ? rowToProject(r, await linkTypesOf(q, r.name)) : null;
   }
 
@@ -165,7 +175,7 @@ export function createAyonProjectsService(deps: {
 
   async function list(actor: AyonActor, q: Record<string, unknown>) {
     const bool = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : v === true || v === 'true' || v === '1');
-    let sel = db.selectFrom('ayon_projects').selectAll();
+    let sel = db.selectFrom('ayon_projects').selectAll().where('code_lower', 'not like', `${DELETING}%`);
     const active = bool(q.active);
     const library = bool(q.library);
     const skeleton = bool(q.skeleton) ?? false;
@@ -205,7 +215,7 @@ export function createAyonProjectsService(deps: {
 
   /** All projects the actor can read, as full models (GraphQL `projects`). */
   async function listFull(actor: AyonActor, opts: { name?: string | null; includeSkeleton?: boolean } = {}): Promise<Project[]> {
-    let sel = db.selectFrom('ayon_projects').selectAll();
+    let sel = db.selectFrom('ayon_projects').selectAll().where('code_lower', 'not like', `${DELETING}%`);
     if (opts.name) sel = sel.where('name_lower', '=', opts.name.toLowerCase());
     if (!opts.includeSkeleton) sel = sel.where('skeleton', '=', 0);
     const rows = await sel.orderBy('name').execute();
@@ -263,6 +273,7 @@ export function createAyonProjectsService(deps: {
     if (!fields.folderTypes.length) throw badRequest('The anatomy defines no folder types');
 
     const existing = await find(name);
+    if (!existing && purging.has(name)) throw conflict(`Project ${name} is being deleted; try again shortly`);
     const now = Date.now();
     const values = {
       code,
@@ -468,25 +479,21 @@ export function createAyonProjectsService(deps: {
     events.publish(records);
   }
 
-  /** DELETE /api/projects/{p} (204): the project, every entity in it, its files and thumbnails. */
+  /**
+   * DELETE /api/projects/{p} (204). The project disappears at once (its code is freed, its name stays
+   * reserved); its entities, files and thumbnails are purged in the background in chunks, so a
+   * project of hundreds of thousands of entities answers well within the client's 10 s timeout.
+   */
   async function remove(actor: AyonActor, name: string, sender?: { sender?: string | null; senderType?: string | null }) {
     const p = await find(name);
     if (!p) throw notFound(`Project ${name} not found`);
     access.ensureManager(actor, 'You are not allowed to delete projects');
-    const keys = [
-      ...(await db.selectFrom('ayon_thumbnails').select('blob_key').where('project_name', '=', p.name).execute()),
-      ...(await db.selectFrom('ayon_files').select('blob_key').where('project_name', '=', p.name).execute()),
-    ].map((r) => r.blob_key);
     const records = await db.transaction().execute(async (trx) => {
-      // children first: cheaper than cascading through the FK on large projects
-      for (const t of ['ayon_links', 'ayon_representations', 'ayon_workfiles', 'ayon_versions', 'ayon_products', 'ayon_tasks', 'ayon_folders', 'ayon_link_types', 'ayon_thumbnails', 'ayon_files'] as const) {
-        await trx.deleteFrom(t).where('project_name', '=', p.name).execute();
-      }
-      await trx.deleteFrom('ayon_projects').where('name', '=', p.name).execute();
+      await trx.updateTable('ayon_projects').set({ code_lower: `${DELETING}${newAyonId().slice(0, 16)}`, active: 0, updated_at: Date.now() }).where('name', '=', p.name).execute();
       return events.dispatch(trx, [{ topic: 'entity.project.deleted', project: p.name, user: actor.name, description: `Deleted project ${p.name}` }], sender);
     });
     events.publish(records);
-    for (const k of keys) await blobs.delete(k).catch(() => undefined);
+    startPurge(p.name);
     // unassign users
     for (const r of await identity.listUserRecords()) {
       const ayon = userData(r);
@@ -496,6 +503,47 @@ export function createAyonProjectsService(deps: {
       const { [key]: _gone, ...rest } = groups;
       await identity.setUserFaceFields(r.id, { data: { ...r.data, ayon: { ...ayon, accessGroups: rest } } });
     }
+  }
+
+  const purging = new Map<string, Promise<void>>();
+  const PURGE_CHUNK = 5000;
+
+  /** Deletes what a deleted project held, chunk by chunk, then the project row itself. */
+  async function purge(name: string): Promise<void> {
+    const keys = [
+      ...(await db.selectFrom('ayon_thumbnails').select('blob_key').where('project_name', '=', name).execute()),
+      ...(await db.selectFrom('ayon_files').select('blob_key').where('project_name', '=', name).execute()),
+    ].map((r) => r.blob_key);
+    for (const t of ['ayon_links', 'ayon_representations', 'ayon_workfiles', 'ayon_versions', 'ayon_products', 'ayon_tasks', 'ayon_folders'] as const) {
+      for (;;) {
+        const res = await sql`DELETE FROM ${sql.table(t)} WHERE project_name = ${name} AND seq IN (SELECT seq FROM ${sql.table(t)} WHERE project_name = ${name} LIMIT ${PURGE_CHUNK})`.execute(db);
+        if (Number(res.numAffectedRows ?? 0) < PURGE_CHUNK) break;
+      }
+    }
+    await db.transaction().execute(async (trx) => {
+      for (const t of ['ayon_link_types', 'ayon_thumbnails', 'ayon_files'] as const) await trx.deleteFrom(t).where('project_name', '=', name).execute();
+      await trx.deleteFrom('ayon_projects').where('name', '=', name).where('code_lower', 'like', `${DELETING}%`).execute();
+    });
+    for (const k of keys) await blobs.delete(k).catch(() => undefined);
+  }
+
+  function startPurge(name: string) {
+    if (purging.has(name)) return;
+    const job = purge(name)
+      .catch((err) => log?.(err))
+      .finally(() => purging.delete(name));
+    purging.set(name, job);
+  }
+
+  /** At start: finishes the purges an earlier process left. */
+  async function resumePurges(): Promise<void> {
+    const rows = await db.selectFrom('ayon_projects').select('name').where('code_lower', 'like', `${DELETING}%`).execute();
+    for (const r of rows) startPurge(r.name);
+  }
+
+  /** Waits for running purges (shutdown, tests). */
+  async function drain(): Promise<void> {
+    await Promise.allSettled([...purging.values()]);
   }
 
   /** POST /api/projects/{p}/rename {name, code?}. */
@@ -586,6 +634,8 @@ export function createAyonProjectsService(deps: {
   return {
     find,
     resolve,
+    resumePurges,
+    drain,
     list,
     listFull,
     create,
