@@ -7,7 +7,7 @@ import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { PLACEHOLDER_PNG } from '../../services/ayon/media.js';
 import { isEntityType } from '../../services/ayon/rules.js';
-import { actorOf, nonGuest, queryOf } from './http.js';
+import { actorOf, facePath, nonGuest, queryOf } from './http.js';
 
 type P = { project: string };
 
@@ -69,12 +69,12 @@ export async function ayonMediaRoutes(app: FastifyInstance, opts: { services: Se
   );
   app.get<{ Params: P & { types: string; id: string } }>('/api/projects/:project/:types/:id/thumbnail', noCompress, async (req, reply) => {
     const t = req.params.types.slice(0, -1);
-    if (!isEntityType(t)) throw new AyonError(404, `API endpoint ${req.url.split('?')[0]} not found`);
+    if (!isEntityType(t)) throw new AyonError(404, `API endpoint ${facePath(req)} not found`, 'not-found', { path: facePath(req) });
     return sendThumbnail(reply, await ayon.media.getEntityThumbnail(actorOf(req), req.params.project, t, req.params.id), queryOf(req).placeholder);
   });
   app.post<{ Params: P & { types: string; id: string } }>('/api/projects/:project/:types/:id/thumbnail', async (req) => {
     const t = req.params.types.slice(0, -1);
-    if (!isEntityType(t)) throw new AyonError(404, `API endpoint ${req.url.split('?')[0]} not found`);
+    if (!isEntityType(t)) throw new AyonError(404, `API endpoint ${facePath(req)} not found`, 'not-found', { path: facePath(req) });
     return ayon.media.setEntityThumbnail(nonGuest(req), req.params.project, t, req.params.id, header(req, 'content-type'), stream(req));
   });
   app.get<{ Params: P }>('/api/projects/:project/thumbnail', noCompress, async (req, reply) =>

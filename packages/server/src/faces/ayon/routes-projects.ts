@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { isEntityType, type EntityType } from '../../services/ayon/rules.js';
-import { actorOf, bodyOf, boolParam, nonGuest, queryOf, senderOf } from './http.js';
+import { actorOf, bodyOf, boolParam, facePath, nonGuest, queryOf, senderOf } from './http.js';
 
 type P = { project: string };
 
@@ -92,8 +92,9 @@ export async function ayonProjectRoutes(app: FastifyInstance, opts: { services: 
     }
     return t;
   };
-  const notFound = (req: { url: string }) => {
-    throw new AyonError(404, `API endpoint ${req.url.split('?')[0]} not found`);
+  const notFound = (req: Parameters<typeof facePath>[0]) => {
+    const path = facePath(req);
+    throw new AyonError(404, `API endpoint ${path} not found`, 'not-found', { path });
   };
 
   app.post<{ Params: P & { types: string } }>('/api/projects/:project/:types', async (req, reply) => {

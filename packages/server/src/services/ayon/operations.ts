@@ -812,19 +812,29 @@ export function createOperationsService(deps: {
       { parent: root, path: root.path, childInherited: inheritedForChildOf(root, b.snap.inheritable) },
     ];
     const touched: string[] = [];
-    while (queue.length) {
-      const { parent, path, childInherited } = queue.shift()!;
+    // rows whose only change is `inherited` are updated together, grouped by the new value
+    const inheritedOnly = new Map<string, string[]>();
+    for (let qi = 0; qi < queue.length; qi++) {
+      const { parent, path, childInherited } = queue[qi];
       for (const child of byParent.get(parent.id) ?? []) {
         const name = child.path.split('/').pop()!;
         const newPath = `${path}/${name}`;
         const inherited = JSON.stringify(childInherited);
-        if (newPath !== child.path || inherited !== child.inherited) {
+        if (newPath !== child.path) {
           await b.q.updateTable('ayon_folders').set({ path: newPath, inherited }).where('project_name', '=', b.project).where('id', '=', child.id).execute();
+          touched.push(child.id);
+        } else if (inherited !== child.inherited) {
+          const l = inheritedOnly.get(inherited) ?? [];
+          l.push(child.id);
+          inheritedOnly.set(inherited, l);
           touched.push(child.id);
         }
         const updated = { ...child, path: newPath, inherited };
         queue.push({ parent: updated, path: newPath, childInherited: inheritedForChildOf(updated, b.snap.inheritable) });
       }
+    }
+    for (const [inherited, ids] of inheritedOnly) {
+      for (const part of chunks(ids)) await b.q.updateTable('ayon_folders').set({ inherited }).where('project_name', '=', b.project).where('id', 'in', part).execute();
     }
     b.forget('folder', touched, false);
   }
