@@ -28,7 +28,7 @@ afterAll(async () => {
 describe('the rebuild progress bar', () => {
   it('redraws one line in place on a terminal, and prints only log lines elsewhere', () => {
     let tty = '';
-    const bar = new ProgressBar({ isTTY: true, columns: 80, write: (s: string) => (tty += s) }, 4, 10);
+    const bar = new ProgressBar({ isTTY: true, columns: 80, write: (s: string) => (tty += s) }, 10);
     bar.update(0.5, '2/4 versions', true);
     bar.log('built one');
     bar.update(1, '4/4 versions', true);
@@ -37,7 +37,7 @@ describe('the rebuild progress bar', () => {
     expect(tty).toContain('built one\n');
     expect(tty).toContain('\r[##########] 100% 4/4 versions');
     let plain = '';
-    const quiet = new ProgressBar({ isTTY: false, write: (s: string) => (plain += s) }, 4);
+    const quiet = new ProgressBar({ isTTY: false, write: (s: string) => (plain += s) });
     quiet.update(0.5, 'x', true);
     quiet.log('built one');
     expect(plain).toBe('built one\n');

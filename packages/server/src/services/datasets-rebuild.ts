@@ -27,7 +27,6 @@ export class ProgressBar {
   private drawn = 0;
   constructor(
     private readonly out: Out,
-    private readonly total: number,
     private readonly width = 28,
   ) {}
 
@@ -56,7 +55,6 @@ export class ProgressBar {
   done(): void {
     if (this.out.isTTY && this.drawn) this.out.write(`\r${' '.repeat(this.drawn)}\r`);
     this.drawn = 0;
-    void this.total;
   }
 }
 
@@ -80,7 +78,7 @@ export async function runDatasetsRebuild(config: AtriumConfig, opts: RebuildOpti
       throw Object.assign(new Error(`no project with id ${opts.projectId}`), { usage: true });
     }
     const todo = await services.datasets.versionsToBuild({ projectId: opts.projectId, force: opts.force });
-    const bar = new ProgressBar(stderr, todo.length);
+    const bar = new ProgressBar(stderr);
     const counts = { built: 0, upToDate: 0, failed: 0 };
     if (todo.length === 0) {
       stdout.write('every version has its datasets\n');
