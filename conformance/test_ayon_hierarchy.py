@@ -278,3 +278,28 @@ def test_paging_past_one_page(ayon, project):
     s.commit()
     names = [f["name"] for f in ayon.get_folders(project, parent_ids=[parent["id"]], fields={"name"})]
     assert names == [f"m{i:04d}" for i in range(650)]
+
+
+def test_operations_as_another_user(ayon, ayon_url, project):
+    import secrets
+    from ayon_api import ServerAPI
+
+    key = secrets.token_hex(16)
+    ayon.create_user("ops_service", api_key=key, data={"isService": True})
+    ayon.create_user("ops_artist", password="ops-artist-password")
+    service = ServerAPI(ayon_url, token=key)
+    with service.as_username("ops_artist"):  # with the artist's permissions: none on the project yet
+        with pytest.raises(HTTPRequestError):
+            service.create_folder(project, "as_artist", folder_type="Folder")
+    ayon.set_user_access_groups("ops_artist", {project: ["artist"]})
+    with service.as_username("ops_artist"):
+        wid = service.create_folder(project, "as_artist", folder_type="Folder")
+    created = ayon.get_rest_folder(project, wid)
+    assert created["createdBy"] == "ops_artist"
+    # per-operation asUser: services only
+    results = service.send_batch_operations(project, [{"type": "create", "entityType": "folder", "asUser": "ops_artist", "data": {"name": "as_artist_op", "folderType": "Folder"}}])
+    assert ayon.get_rest_folder(project, results[0]["entityId"])["createdBy"] == "ops_artist"
+    artist = ServerAPI(ayon_url)
+    artist.login("ops_artist", "ops-artist-password")
+    r = raw(artist, "POST", f"/api/projects/{project}/operations", json={"operations": [{"type": "create", "entityType": "folder", "asUser": "ops_service", "data": {"name": "nope", "folderType": "Folder"}}]})
+    assert r.status_code == 403 and r.json()["detail"] == "You are not allowed to perform operations as another user"

@@ -138,3 +138,24 @@ def test_bad_project_input(ayon):
     assert r.status_code == 404 and r.json() == {"code": 404, "detail": "Project no_such_project_here not found"}
     with pytest.raises(ValueError):
         ayon.delete_project("no_such_project_here")
+
+
+def test_set_project_anatomy_and_rename(ayon):
+    name = "anat_" + uuid.uuid4().hex[:6]
+    ayon.create_project(name, name[:10])
+    try:
+        anatomy = ayon.get_project_anatomy(name)
+        anatomy["tags"] = [{"name": "from_anatomy", "color": "#123456"}]
+        anatomy["attributes"]["fps"] = 50
+        ayon.set_project_anatomy(name, anatomy)
+        project = ayon.get_project(name)
+        assert [t["name"] for t in project["tags"]] == ["from_anatomy"]
+        assert project["attrib"]["fps"] == 50
+        folder_id = ayon.create_folder(name, "kept", folder_type="Folder")
+        new_name = name + "_r"
+        ayon.rename_project(name, new_name)
+        assert ayon.get_project(name) is None
+        assert ayon.get_folder_by_id(new_name, folder_id)["name"] == "kept"
+        name = new_name
+    finally:
+        ayon.delete_project(name)

@@ -316,6 +316,7 @@ export function createMediaService(deps: { store: Store; blobs: BlobStore; proje
       if (typeof c?.key !== 'string' || !Array.isArray(c.values)) throw badRequest('context must be a list of {key, values}');
       const res = (c.values as unknown[]).map((v) => {
         if (typeof v !== 'string') throw badRequest('context values must be regular expressions');
+        if (v.length > 512) throw badRequest('Regular expression is too long (512 characters at most)');
         try {
           return new RegExp(v);
         } catch {

@@ -470,6 +470,8 @@ async function nodePath(ctx: AyonGqlContext, n: Node): Promise<string> {
 
 function toRegex(pattern: string | null | undefined): RegExp | null {
   if (pattern === null || pattern === undefined || pattern === '') return null;
+  // patterns run in this process: keep them short (AYON hands them to PostgreSQL)
+  if (pattern.length > 512) throw gqlError('Regular expression is too long (512 characters at most)', 400);
   let p = pattern;
   let flags = '';
   const m = /^\(\?([imsx]+)\)/.exec(p);
