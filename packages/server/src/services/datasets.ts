@@ -56,7 +56,11 @@ import {
   type EavStats,
   type ProxyEntry,
 } from './datasets-eav.js';
-import { EavDatasetWriter, InvalidObjectJsonError, MainDatasetWriter, type DuckDbSettings } from './datasets-writer.js';
+import type { DuckDbSettings } from './datasets-writer.js';
+
+/** DuckDB's native binding costs ~1 s to load: it is loaded when the first build runs, not at start. */
+let writerModule: Promise<typeof import('./datasets-writer.js')> | undefined;
+const loadWriters = () => (writerModule ??= import('./datasets-writer.js'));
 
 export const DATASET_BUILD_JOB = 'speckle.dataset.build';
 export const DATASET_KINDS = ['main', 'eav'] as const;
@@ -414,6 +418,7 @@ export function createDatasetsService(deps: {
       if (todo.includes('main')) {
         const t0 = Date.now();
         const file = path.join(dir, 'main.duckdb');
+        const { MainDatasetWriter } = await loadWriters();
         const writer = await MainDatasetWriter.create(file, duckdbSettings(dir));
         let found = 0;
         let rows: number;
@@ -440,7 +445,7 @@ export function createDatasetsService(deps: {
           opts.onProgress?.({ phase: 'main', done: total, total });
         } catch (err) {
           writer.abort();
-          if (err instanceof InvalidObjectJsonError) throw new DatasetBuildError(err.message, true);
+          if (err instanceof (await loadWriters()).InvalidObjectJsonError) throw new DatasetBuildError(err.message, true);
           throw err;
         }
         checkAborted(opts.signal);
@@ -473,6 +478,7 @@ export function createDatasetsService(deps: {
       if (todo.includes('eav')) {
         const t0 = Date.now();
         const file = path.join(dir, 'eav.duckdb');
+        const { EavDatasetWriter } = await loadWriters();
         const writer = await EavDatasetWriter.create(file, duckdbSettings(dir));
         let rows: number;
         try {
