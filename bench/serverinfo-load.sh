@@ -209,14 +209,15 @@ for store in $STORES; do
 done
 
 echo
-echo "medians of $REPEAT runs (wrk -t$THREADS -c$CONNS -d$DURATION):"
-echo "| store | client | requests/s | p50 ms | p90 ms | p99 ms | server CPU |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "medians of $REPEAT runs (wrk -t$THREADS -c$CONNS -d$DURATION); other work on the machine only lowers throughput, so the best run is the closest to capacity:"
+echo "| store | client | requests/s | p50 ms | p90 ms | p99 ms | server CPU | best run req/s |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for store in $STORES; do
   for mode in anonymous authenticated; do
     grep -q "^$store	$mode	" "$RESULTS" || continue
     col() { awk -F'\t' -v s="$store" -v m="$mode" -v c="$1" '$1 == s && $2 == m { print $c }' "$RESULTS" | median; }
-    printf '| %s | %s | %.0f | %.2f | %.2f | %.2f | %.0f%% |\n' "$store" "$mode" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 7)"
+    best=$(awk -F'\t' -v s="$store" -v m="$mode" '$1 == s && $2 == m { print $3 }' "$RESULTS" | sort -g | tail -1)
+    printf '| %s | %s | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.0f |\n' "$store" "$mode" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 7)" "$best"
   done
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (this bench alone keeps about 2 busy)"
