@@ -479,7 +479,7 @@ export const projectsModule: SchemaModule = {
         const role = await callerRole(ctx, p._project.id);
         return role ? OK : permission({ ok: false, denial: 'ProjectNoAccess' });
       },
-      canMoveToWorkspace: () => permission({ ok: false, denial: 'ServerNoAccess' }) && { authorized: false, code: 'WorkspacesNotEnabled', message: 'Workspaces are not enabled on this server', payload: null, errorMessage: 'Workspaces are not enabled on this server' },
+      canMoveToWorkspace: () => ({ authorized: false, code: 'WorkspacesNotEnabled', message: 'Workspaces are not enabled on this server', payload: null, errorMessage: 'Workspaces are not enabled on this server' }),
     },
     Model: {
       displayName: (m: Model) => m.name.split('/').pop(),

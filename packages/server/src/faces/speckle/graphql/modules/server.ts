@@ -124,8 +124,6 @@ type ServerApp {
 }
 `;
 
-const MB = 1024 * 1024;
-
 async function appAuthor(app: AppInfo, ctx: SpeckleContext) {
   if (!app.authorId) return null;
   const u = await ctx.services.identity.getUser(app.authorId);
@@ -201,4 +199,3 @@ export const serverModule: SchemaModule = {
     },
   },
 };
-void MB;

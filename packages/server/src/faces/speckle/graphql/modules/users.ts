@@ -123,7 +123,8 @@ export const usersModule: SchemaModule = {
       role: (p: UserParent) => serverRoleWire(p.role),
       profiles: () => null,
       isOnboardingFinished: () => true,
-      hasPendingVerification: (p: UserParent) => !p.verified && false,
+      // no email verification flow on Atrium: nothing is ever pending
+      hasPendingVerification: () => false,
       apiTokens: async (p: UserParent, _a, ctx: SpeckleContext) => {
         const auth = requireRoleAndScope(ctx, 'user', 'tokens:read');
         if (auth.userId !== p.id) throw new AppError('FORBIDDEN', 'You can only view your own tokens');
