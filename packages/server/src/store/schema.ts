@@ -1,5 +1,11 @@
 /** Row types of every table, as Kysely sees them. Times are epoch ms; booleans 0/1; JSON is text. */
 import type { Generated } from 'kysely';
+import type { AyonEventJobTables } from './schema-ayon-events.js';
+import type { AyonActivityTables } from './schema-ayon-activities.js';
+import type { AyonAddonTables } from './schema-ayon-addons.js';
+import type { AyonDesktopTables } from './schema-ayon-desktop.js';
+import type { AyonEntityListTables } from './schema-ayon-lists.js';
+import type { AyonServiceRegistryTables } from './schema-ayon-realtime.js';
 
 export interface UsersTable {
   id: string;
@@ -121,7 +127,13 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
-export interface Database {
+export interface Database
+  extends AyonEventJobTables,
+    AyonActivityTables,
+    AyonAddonTables,
+    AyonDesktopTables,
+    AyonEntityListTables,
+    AyonServiceRegistryTables {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   token_scopes: TokenScopesTable;

@@ -15,6 +15,12 @@ import { createAyonGraphQL } from './graphql/executor.js';
 import { ayonCoreRoutes } from './routes-core.js';
 import { ayonProjectRoutes } from './routes-projects.js';
 import { ayonMediaRoutes } from './routes-media.js';
+import { ayonEventRoutes } from './routes-events.js';
+import { ayonActivityRoutes } from './routes-activities.js';
+import { ayonAddonRoutes } from './routes-addons.js';
+import { ayonDesktopRoutes } from './routes-desktop.js';
+import { ayonEntityListRoutes } from './routes-lists.js';
+import { ayonRealtimeRoutes } from './routes-realtime.js';
 
 const PUBLIC = [/^\/$/, /^\/api\/info\/?$/, /^\/api\/auth\/login\/?$/, /^\/openapi\.json$/];
 
@@ -88,6 +94,12 @@ export async function ayonFace(app: FastifyInstance, opts: { services: Services 
   await app.register(ayonCoreRoutes, { services });
   await app.register(ayonProjectRoutes, { services });
   await app.register(ayonMediaRoutes, { services });
+  await app.register(ayonEventRoutes, { services });
+  await app.register(ayonActivityRoutes, { services });
+  await app.register(ayonAddonRoutes, { services });
+  await app.register(ayonDesktopRoutes, { services });
+  await app.register(ayonEntityListRoutes, { services });
+  await app.register(ayonRealtimeRoutes, { services });
 }
 
 /** A small OpenAPI description of the routes this face serves. */

@@ -11,6 +11,12 @@ import * as m0004 from './0004_speckle_projects.js';
 import * as m0005 from './0005_datasets.js';
 import * as m0020 from './0020_speckle_v1.js';
 import * as m0010 from './0010_ayon_core.js';
+import * as m0011 from './0011_ayon_event_jobs.js';
+import * as m0012 from './0012_ayon_activities.js';
+import * as m0013 from './0013_ayon_addons.js';
+import * as m0014 from './0014_ayon_desktop.js';
+import * as m0015 from './0015_ayon_entity_lists.js';
+import * as m0016 from './0016_ayon_services.js';
 
 export interface MigrationContext {
   dialect: Dialect;
@@ -33,6 +39,12 @@ const steps: Record<string, Step> = {
   '0005_datasets': m0005,
   '0020_speckle_v1': m0020,
   '0010_ayon_core': m0010,
+  '0011_ayon_event_jobs': m0011,
+  '0012_ayon_activities': m0012,
+  '0013_ayon_addons': m0013,
+  '0014_ayon_desktop': m0014,
+  '0015_ayon_entity_lists': m0015,
+  '0016_ayon_services': m0016,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -19,6 +19,7 @@ import { effectiveAttrib, inheritedForChildOf, ownAttrib, versionLabel, workfile
 import { encodeCursor, type EntityFilter, type HasLinks, type Page, type PageArgs } from '../../../services/ayon/queries.js';
 import { evaluateFilter, parseQueryFilter } from '../../../services/ayon/query-filter.js';
 import { Loader } from './loader.js';
+import { EXTENSIONS } from './extensions.js';
 
 export interface AyonGqlContext {
   actor: AyonActor;
@@ -1063,8 +1064,9 @@ function pageList<T>(all: T[], args: Record<string, any>, keyOf: (t: T) => strin
 
 /** Builds the executable schema for the current attribute list. */
 export function buildAyonSchema(attributes: AttributeDef[]): GraphQLSchema {
-  const schema = buildSchema(buildSdl(attributes));
+  const schema = buildSchema([buildSdl(attributes), ...EXTENSIONS.map((e) => e.sdl)].join('\n'));
   const map = resolvers() as Record<string, Record<string, unknown>>;
+  for (const ext of EXTENSIONS) for (const [typeName, fields] of Object.entries(ext.resolvers)) map[typeName] = { ...(map[typeName] ?? {}), ...fields };
   for (const [typeName, fields] of Object.entries(map)) {
     const type = schema.getType(typeName) as any;
     const f = type.getFields();

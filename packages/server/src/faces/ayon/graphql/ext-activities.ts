@@ -1,0 +1,7 @@
+/**
+ * AYON GraphQL extension: activities. `sdl` may use `extend type Query { … }` / `extend type ProjectNode { … }`;
+ * `resolvers` maps type name → field → resolver, merged into the schema by schema.ts.
+ */
+import type { GraphQLExtension } from './extensions.js';
+
+export const activitiesExtension: GraphQLExtension = { sdl: '', resolvers: {} };

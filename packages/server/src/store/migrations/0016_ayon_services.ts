@@ -1,0 +1,7 @@
+/**
+ * AYON the /ws realtime socket and the services/hosts registry: tables. (Scaffold: filled in by the work on this area.)
+ */
+import type { Kysely } from 'kysely';
+import type { MigrationContext } from './index.js';
+
+export async function up(_db: Kysely<any>, _ctx: MigrationContext): Promise<void> {}
