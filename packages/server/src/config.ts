@@ -74,6 +74,7 @@ const envSchema = z.object({
   ATRIUM_JOB_WORKERS: intFrom(0, 64).default('1'),
   ATRIUM_JOB_POLL_MS: intFrom(10, 60_000).default('500'),
   ATRIUM_SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default('10000'),
+  ATRIUM_WS_AUTH_RECHECK_S: intFrom(1, 86_400).default('30'),
   ATRIUM_TRUST_PROXY: boolFrom.default('false'),
   ATRIUM_TLS_CERT: z.string().trim().min(1).optional(),
   ATRIUM_TLS_KEY: z.string().trim().min(1).optional(),
@@ -117,6 +118,8 @@ export interface AtriumConfig {
   loginRateLimit: { max: number; windowMs: number };
   jobs: { workers: number; pollMs: number };
   shutdownTimeoutMs: number;
+  /** how often an open subscription socket re-checks its token (revoked/expired tokens are disconnected) */
+  wsAuthRecheckMs: number;
   tls?: { certFile: string; keyFile: string };
   /** trust X-Forwarded-* (only behind a reverse proxy) */
   trustProxy: boolean;
@@ -206,6 +209,7 @@ export function loadConfig(env: Env = process.env): AtriumConfig {
     loginRateLimit: { max: e.ATRIUM_LOGIN_RATE_LIMIT, windowMs: e.ATRIUM_LOGIN_RATE_WINDOW_S * 1000 },
     jobs: { workers: e.ATRIUM_JOB_WORKERS, pollMs: e.ATRIUM_JOB_POLL_MS },
     shutdownTimeoutMs: e.ATRIUM_SHUTDOWN_TIMEOUT_MS,
+    wsAuthRecheckMs: e.ATRIUM_WS_AUTH_RECHECK_S * 1000,
     tls,
     trustProxy: e.ATRIUM_TRUST_PROXY,
   };

@@ -554,6 +554,33 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
     expect(s2.app.services.bus.listenerCount(SpeckleChannels.userProjects)).toBe(0);
   });
 
+  it('closes a socket (4403) and stops its subscriptions once its token is revoked, on both protocols', async () => {
+    const s2 = await startTestServer(kind, { ATRIUM_WS_AUTH_RECHECK_S: '1' });
+    try {
+      const u = await s2.createUser();
+      for (const protocol of PROTOCOLS) {
+        const revoked = await s2.createToken(u.id, ALL);
+        const kept = await s2.createToken(u.id, ALL);
+        const doomed = await SubscriptionClient.connect(s2.url, protocol, revoked);
+        const survivor = await SubscriptionClient.connect(s2.url, protocol, kept);
+        doomed.subscribe(SUB_USER_PROJECTS);
+        survivor.subscribe(SUB_USER_PROJECTS);
+        await waitUntil(() => s2.app.services.bus.listenerCount(SpeckleChannels.userProjects) === 2);
+        expect(await s2.app.services.identity.revokeToken(revoked.slice(0, 10))).toBe(true);
+        expect(await doomed.socket.closed).toEqual({ code: 4403, reason: 'Forbidden: the token was revoked or has expired' });
+        expect(s2.app.services.bus.listenerCount(SpeckleChannels.userProjects)).toBe(1);
+        // the socket with a valid token is still served after the re-check
+        await new Promise((r) => setTimeout(r, 1200));
+        expect(survivor.socket.ws.readyState).toBe(WebSocket.OPEN);
+        survivor.close();
+        await survivor.socket.closed;
+        await waitUntil(() => s2.app.services.bus.listenerCount(SpeckleChannels.userProjects) === 0);
+      }
+    } finally {
+      await s2.close();
+    }
+  });
+
   describe('the graphql-transport-ws protocol', () => {
     it('answers ping with pong', async () => {
       const c = await SubscriptionClient.connect(srv.url, 'graphql-transport-ws', ownerToken);

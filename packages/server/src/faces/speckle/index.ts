@@ -95,5 +95,5 @@ export async function speckleFace(app: FastifyInstance, opts: { services: Servic
   await app.register(speckleAuthRoutes, { services });
   await app.register(speckleObjectRoutes, { services });
   await app.register(speckleDatasetRoutes, { services });
-  await app.register(speckleSubscriptions, { services, schema });
+  await app.register(speckleSubscriptions, { services, schema, limits: { authRecheckMs: services.config.wsAuthRecheckMs } });
 }

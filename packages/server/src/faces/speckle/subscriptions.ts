@@ -81,6 +81,8 @@ export interface SubscriptionLimits {
   connectionInitTimeoutMs: number;
   /** a client this far behind in reading is dropped */
   maxBufferedBytes: number;
+  /** an authenticated socket re-checks its token this often; a revoked or expired one is closed (4403) */
+  authRecheckMs: number;
 }
 
 export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
@@ -89,6 +91,7 @@ export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
   keepAliveMs: 30_000,
   connectionInitTimeoutMs: 10_000,
   maxBufferedBytes: 16 * 1024 * 1024,
+  authRecheckMs: 30_000,
 };
 
 const NO_TOKEN = 'You need a token to subscribe';
@@ -159,6 +162,8 @@ class Connection {
   readonly id = `ws-${randomUUID()}`;
   readonly legacy: boolean;
   private auth: Authed | null = null;
+  /** the token `auth` came from, re-checked every `authRecheckMs` */
+  private token: string | null = null;
   private init: 'none' | 'pending' | 'done' = 'none';
   private ops = new Map<string, Operation>();
   private queue: Promise<void> = Promise.resolve();
@@ -204,7 +209,28 @@ class Connection {
       this.alive = false;
       if (this.ws.readyState === OPEN) this.ws.ping();
     }, deps.limits.keepAliveMs);
-    this.timers.push(initTimer, pingTimer);
+    // a token revoked (or expired, or its user deleted) while the socket is open stops being honoured
+    const recheckTimer = setInterval(() => void this.recheckAuth(), deps.limits.authRecheckMs);
+    this.timers.push(initTimer, pingTimer, recheckTimer);
+  }
+
+  private async recheckAuth() {
+    if (this.closed || !this.auth || !this.token) return;
+    const token = this.token;
+    let still: Authed | null;
+    try {
+      still = await this.deps.services.identity.authenticateToken(token);
+    } catch (err) {
+      // a database hiccup is not a revocation: keep the socket, try again next time
+      this.deps.log.warn({ err, connection: this.id }, 'websocket token re-check failed');
+      return;
+    }
+    if (this.closed || this.token !== token) return;
+    if (!still) {
+      this.deps.log.info({ connection: this.id, userId: this.auth.userId }, 'websocket token no longer valid; closing');
+      return this.close(4403, 'Forbidden: the token was revoked or has expired');
+    }
+    this.auth = still;
   }
 
   /** closes the socket; stops every operation */
@@ -364,7 +390,9 @@ class Connection {
     const token = tokenFromConnectionParams(params);
     if (!token) return null;
     try {
-      return await this.deps.services.identity.authenticateToken(token);
+      const auth = await this.deps.services.identity.authenticateToken(token);
+      if (auth) this.token = token;
+      return auth;
     } catch (err) {
       this.deps.log.error({ err }, 'websocket authentication failed');
       return null;
