@@ -4,6 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { sql, type RawBuilder } from 'kysely';
 import type { Store } from '../store/db.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { UsersTable } from '../store/schema.js';
@@ -128,6 +129,10 @@ function validateName(name: unknown): string {
 
 export function createIdentityService(store: Store) {
   const { db } = store;
+  /** space-separated aggregate of a subquery's values (scopes and resource ids hold no spaces) */
+  const agg = (expr: RawBuilder<unknown> | ReturnType<typeof sql.ref>) =>
+    store.dialect === 'postgres' ? sql`string_agg(${expr}, ' ')` : sql`group_concat(${expr}, ' ')`;
+  const splitList = (v: string | null | undefined): string[] => (v ? v.split(' ').filter(Boolean) : []);
 
   async function getUser(id: string): Promise<User | null> {
     const r = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
@@ -326,6 +331,9 @@ export function createIdentityService(store: Store) {
         'api_tokens.app_id',
         'api_tokens.owner_id',
         'users.server_role',
+        // scopes and resource limits come along in the same statement (one round trip per request)
+        sql<string | null>`(select ${agg(sql.ref('s.scope'))} from token_scopes s where s.token_id = api_tokens.id)`.as('scope_list'),
+        sql<string | null>`(select ${agg(sql`r.resource_type || ':' || r.resource_id`)} from token_resource_access r where r.token_id = api_tokens.id)`.as('access_list'),
       ])
       .where('api_tokens.id', '=', id)
       .executeTakeFirst();
@@ -338,10 +346,11 @@ export function createIdentityService(store: Store) {
       await db.deleteFrom('api_tokens').where('id', '=', id).execute();
       return null;
     }
-    const [scopes, access] = await Promise.all([
-      db.selectFrom('token_scopes').select('scope').where('token_id', '=', id).execute(),
-      db.selectFrom('token_resource_access').select(['resource_type', 'resource_id']).where('token_id', '=', id).execute(),
-    ]);
+    const scopes = splitList(row.scope_list);
+    const access = splitList(row.access_list).map((e) => {
+      const i = e.indexOf(':');
+      return { type: e.slice(0, i), id: e.slice(i + 1) };
+    });
     if (now - row.last_used > LAST_USED_RESOLUTION_MS) {
       await db.updateTable('api_tokens').set({ last_used: now }).where('id', '=', id).execute();
     }
@@ -351,9 +360,9 @@ export function createIdentityService(store: Store) {
       role: row.server_role as ServerRole,
       tokenId: id,
       tokenKind: row.kind,
-      scopes: scopes.map((s) => s.scope),
+      scopes,
       appId: row.app_id,
-      resourceAccess: access.length ? access.map((r) => ({ type: r.resource_type, id: r.resource_id })) : null,
+      resourceAccess: access.length ? access : null,
     };
   }
 
