@@ -414,6 +414,34 @@ export function createDatasetsService(deps: {
     const dir = newTempDir();
     const buildId = randomBytes(6).toString('hex');
     try {
+      /** Stores a finished dataset file and records it as ready (or cleans up when the version went away). */
+      const publish = async (kind: 'main' | 'eav', file: string, rows: number, t0: number) => {
+        checkAborted(opts.signal);
+        const key = datasetBlobKey(projectId, versionId, kind, buildId);
+        const { size, sha256 } = await putFile(key, file);
+        fs.rmSync(file, { force: true });
+        const ok = await writeRecord({
+          version_id: versionId,
+          kind,
+          project_id: projectId,
+          status: 'ready',
+          blob_key: key,
+          size,
+          sha256,
+          row_count: rows,
+          format: DATASET_FORMAT,
+          error: null,
+          build_ms: Date.now() - t0,
+          built_at: Date.now(),
+        });
+        if (!ok) {
+          await deleteBlobs(projectId, versionId);
+          throw new DatasetBuildError(`version ${versionId} was deleted during the build`, true);
+        }
+        await removeUnreferenced(projectId, versionId, [key]);
+        result.built.push(kind);
+      };
+
       // ------------------------------------------------ main: objects (root last), root, blobs
       if (todo.includes('main')) {
         const t0 = Date.now();
@@ -448,30 +476,7 @@ export function createDatasetsService(deps: {
           if (err instanceof (await loadWriters()).InvalidObjectJsonError) throw new DatasetBuildError(err.message, true);
           throw err;
         }
-        checkAborted(opts.signal);
-        const key = datasetBlobKey(projectId, versionId, 'main', buildId);
-        const { size, sha256 } = await putFile(key, file);
-        fs.rmSync(file, { force: true });
-        const ok = await writeRecord({
-          version_id: versionId,
-          kind: 'main',
-          project_id: projectId,
-          status: 'ready',
-          blob_key: key,
-          size,
-          sha256,
-          row_count: rows,
-          format: DATASET_FORMAT,
-          error: null,
-          build_ms: Date.now() - t0,
-          built_at: Date.now(),
-        });
-        if (!ok) {
-          await deleteBlobs(projectId, versionId);
-          throw new DatasetBuildError(`version ${versionId} was deleted during the build`, true);
-        }
-        await removeUnreferenced(projectId, versionId, [key]);
-        result.built.push('main');
+        await publish('main', file, rows, t0);
       }
 
       // ------------------------------------------------ eav: properties, proxies
@@ -529,30 +534,7 @@ export function createDatasetsService(deps: {
           writer.abort();
           throw err;
         }
-        checkAborted(opts.signal);
-        const key = datasetBlobKey(projectId, versionId, 'eav', buildId);
-        const { size, sha256 } = await putFile(key, file);
-        fs.rmSync(file, { force: true });
-        const ok = await writeRecord({
-          version_id: versionId,
-          kind: 'eav',
-          project_id: projectId,
-          status: 'ready',
-          blob_key: key,
-          size,
-          sha256,
-          row_count: rows,
-          format: DATASET_FORMAT,
-          error: null,
-          build_ms: Date.now() - t0,
-          built_at: Date.now(),
-        });
-        if (!ok) {
-          await deleteBlobs(projectId, versionId);
-          throw new DatasetBuildError(`version ${versionId} was deleted during the build`, true);
-        }
-        await removeUnreferenced(projectId, versionId, [key]);
-        result.built.push('eav');
+        await publish('eav', file, rows, t0);
         result.propertyRows = rows;
       }
     } finally {
