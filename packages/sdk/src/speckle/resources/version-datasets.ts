@@ -142,10 +142,20 @@ export async function downloadVersionDataset(
       if (done) break;
       receivedBytes += value.byteLength;
       if (out) {
-        if (!out.write(value)) await new Promise<void>((resolve, reject) => {
-          out.once('drain', resolve);
-          out.once('error', reject);
-        });
+        if (!out.write(value))
+          await new Promise<void>((resolve, reject) => {
+            // each wait removes its listeners again (a long download waits many times)
+            const onDrain = () => {
+              out.off('error', onError);
+              resolve();
+            };
+            const onError = (err: Error) => {
+              out.off('drain', onDrain);
+              reject(err);
+            };
+            out.once('drain', onDrain);
+            out.once('error', onError);
+          });
       } else chunks.push(value);
       report();
     }
