@@ -41,6 +41,7 @@ const envSchema = z.object({
   ATRIUM_PORT: intFrom(0, 65535).default('3000'),
   ATRIUM_HOST: z.string().trim().min(1).default('127.0.0.1'),
   ATRIUM_AYON_PORT: intFrom(0, 65535).optional(),
+  ATRIUM_AYON_EVENT_RETENTION_DAYS: intFrom(0, 36500).optional(),
   ATRIUM_DATA_DIR: z.string().trim().min(1).default('./data'),
   ATRIUM_PUBLIC_URL: urlFrom.optional(),
   ATRIUM_DATABASE_URL: z
