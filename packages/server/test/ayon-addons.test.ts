@@ -1,0 +1,338 @@
+/**
+ * AYON addons, bundles and settings over real HTTP on every store kind: zip install (checks before
+ * anything is stored), listing, private/public files, deletion, bundles and their rules, settings
+ * resolution (defaults → studio variant → project → project-site), schema validation, events.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { crc32, deflateRawSync } from 'node:zlib';
+import http from 'node:http';
+import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+
+interface ZipItem {
+  name: string;
+  data?: Buffer | string;
+  deflate?: boolean;
+  symlink?: boolean;
+  /** lie about the uncompressed size in the headers */
+  fakeSize?: number;
+}
+
+/** A minimal zip writer (stored or deflated entries) for building test packages. */
+export function makeZip(items: ZipItem[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const it of items) {
+    const data = Buffer.isBuffer(it.data) ? it.data : Buffer.from(it.data ?? '');
+    const comp = it.deflate ? deflateRawSync(data) : data;
+    const name = Buffer.from(it.name, 'utf8');
+    const size = it.fakeSize ?? data.length;
+    const crc = crc32(data) >>> 0;
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(0x800, 6);
+    lh.writeUInt16LE(it.deflate ? 8 : 0, 8);
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(comp.length, 18);
+    lh.writeUInt32LE(size, 22);
+    lh.writeUInt16LE(name.length, 26);
+    locals.push(lh, name, comp);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE((3 << 8) | 20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(0x800, 8);
+    ch.writeUInt16LE(it.deflate ? 8 : 0, 10);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(comp.length, 20);
+    ch.writeUInt32LE(size, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE((it.symlink ? 0o120777 : 0o100644) * 0x10000, 38);
+    ch.writeUInt32LE(offset, 42);
+    centrals.push(ch, name);
+    offset += 30 + name.length + comp.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(items.length, 8);
+  eocd.writeUInt16LE(items.length, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    threads: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
+    colors: { type: 'array', items: { type: 'string' }, default: ['red'] },
+    paths: {
+      type: 'object',
+      properties: { root: { type: 'string', default: '/mnt/root' }, cache: { type: 'string', default: '/tmp/cache' } },
+    },
+  },
+};
+
+export function addonZip(name: string, version: string, extra: ZipItem[] = []) {
+  return makeZip([
+    { name: 'package.py', data: `name = "${name}"\ntitle = "Test ${name}"\nversion = "${version}"\nclient_dir = "ayon_${name}"\nservices = {"worker": {"image": "x/y:1"}}\n` },
+    { name: 'settings/schema.json', data: JSON.stringify(SCHEMA), deflate: true },
+    { name: 'settings/defaults.json', data: JSON.stringify({ threads: 8 }) },
+    { name: 'settings/site_schema.json', data: JSON.stringify({ type: 'object', properties: { local_dir: { type: 'string', default: '/local' } } }) },
+    { name: 'private/client.zip', data: randomBytes(5000), deflate: true },
+    { name: 'private/docs/readme.txt', data: 'private readme '.repeat(50), deflate: true },
+    { name: 'public/icon.txt', data: 'public icon' },
+    { name: 'server/__init__.py', data: 'raise SystemExit("never executed")' },
+    ...extra,
+  ]);
+}
+
+describe.each(storeKinds)('AYON addons on %s', (kind) => {
+  let srv: TestServer;
+  let base: string;
+  let token: string;
+  let userToken: string;
+  const P = `prj_${randomBytes(3).toString('hex')}`;
+  const A = `tst_${randomBytes(3).toString('hex')}`;
+
+  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null; raw?: Buffer; rawType?: string; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const t = opts.token === undefined ? token : opts.token;
+    if (t) headers.authorization = `Bearer ${t}`;
+    let body: BodyInit | undefined;
+    if (opts.raw) {
+      body = opts.raw;
+      headers['content-type'] = opts.rawType ?? 'application/json';
+    } else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${base}${path}`, { method, headers, body });
+    const buf = Buffer.from(await res.arrayBuffer());
+    let json: any = null;
+    try {
+      json = JSON.parse(buf.toString('utf8'));
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, json, buf, headers: res.headers };
+  }
+  const install = (zip: Buffer, qs = '', t?: string | null) => call('POST', `/api/addons/install${qs}`, { raw: zip, token: t });
+  const blobCount = async () => {
+    let n = 0;
+    for await (const _k of srv.app.services.blobs.list('addons')) n++;
+    return n;
+  };
+
+  beforeAll(async () => {
+    srv = await startTestServer(kind);
+    base = `${srv.url}/ayon`;
+    const u = await srv.createUser({ admin: true, email: `boss-${randomBytes(3).toString('hex')}@example.com`, password: 'admin-password-1' });
+    token = (await call('POST', '/api/auth/login', { body: { name: u.email, password: u.password }, token: null })).json.token;
+    expect((await call('POST', '/api/projects', { body: { name: P, code: P } })).status).toBe(201);
+    expect((await call('PUT', '/api/users/plain_u', { body: { password: 'plain-password-1' } })).status).toBe(204);
+    userToken = (await call('POST', '/api/auth/login', { body: { name: 'plain_u', password: 'plain-password-1' }, token: null })).json.token;
+  });
+  afterAll(() => srv.close());
+
+  it('installs a zip sent with any content type, records a finished addon.install event, refuses duplicates unless overwrite', async () => {
+    const r = await install(addonZip(A, '1.0.0'));
+    expect(r.status).toBe(200);
+    expect(r.json.eventId).toMatch(/^[0-9a-f]{32}$/);
+    const ev = await call('GET', `/api/events/${r.json.eventId}`);
+    if (ev.status === 200) expect(ev.json).toMatchObject({ topic: 'addon.install', status: 'finished' });
+    const row = await srv.app.services.store.db.selectFrom('ayon_events').selectAll().where('id', '=', r.json.eventId).executeTakeFirstOrThrow();
+    expect(row.topic).toBe('addon.install');
+    expect(row.status).toBe('finished');
+    const dup = await install(addonZip(A, '1.0.0'));
+    expect(dup.status).toBe(409);
+    expect(dup.json).toMatchObject({ code: 409 });
+    expect((await install(addonZip(A, '1.0.0'), '?overwrite=true')).status).toBe(200);
+    expect((await install(addonZip(A, '1.1.0'), '', null)).status).toBe(401);
+    expect((await install(addonZip(A, '1.1.0'), '', userToken)).status).toBe(403);
+  });
+
+  it('refuses bad zips with 400 and stores nothing', async () => {
+    const before = await blobCount();
+    const bad: [string, Buffer][] = [
+      ['not a zip', Buffer.from('this is not a zip file at all, just text')],
+      ['traversal', addonZip(`${A}b`, '1.0.0', [{ name: '../evil.txt', data: 'x' }])],
+      ['nested traversal', addonZip(`${A}b`, '1.0.0', [{ name: 'private/../../evil.txt', data: 'x' }])],
+      ['absolute', addonZip(`${A}b`, '1.0.0', [{ name: '/etc/evil', data: 'x' }])],
+      ['drive letter', addonZip(`${A}b`, '1.0.0', [{ name: 'C:/evil', data: 'x' }])],
+      ['backslash', addonZip(`${A}b`, '1.0.0', [{ name: 'private\\..\\evil', data: 'x' }])],
+      ['symlink', addonZip(`${A}b`, '1.0.0', [{ name: 'private/link', data: '/etc/passwd', symlink: true }])],
+      ['bomb', addonZip(`${A}b`, '1.0.0', [{ name: 'private/bomb.bin', data: Buffer.alloc(4 * 1024 * 1024), deflate: true, fakeSize: 1000 }])],
+      ['bad schema defaults', makeZip([{ name: 'package.py', data: `name = "${A}b"\nversion = "1.0.0"\n` }, { name: 'settings/schema.json', data: JSON.stringify(SCHEMA) }, { name: 'settings/defaults.json', data: '{"threads": 999}' }])],
+    ];
+    for (const [what, zip] of bad) {
+      const r = await install(zip);
+      expect(r.status, what).toBe(400);
+      expect(r.json.code, what).toBe(400);
+      expect(typeof r.json.detail, what).toBe('string');
+    }
+    const noManifest = await install(makeZip([{ name: 'readme.txt', data: 'x' }]));
+    expect(noManifest.status).toBe(409);
+    expect(noManifest.json.detail).toBe('Unsupported addon format');
+    expect(await blobCount()).toBe(before);
+    const list = await call('GET', '/api/addons');
+    expect(list.json.addons.map((a: any) => a.name)).not.toContain(`${A}b`);
+  });
+
+  it('lists addons with versions, settings flags, details and production/staging versions from bundles', async () => {
+    expect((await install(addonZip(A, '1.1.0'))).status).toBe(200);
+    const r = await call('GET', '/api/addons?details=1');
+    const a = r.json.addons.find((x: any) => x.name === A);
+    expect(a).toMatchObject({ title: `Test ${A}`, addonType: 'server', system: false });
+    expect(Object.keys(a.versions)).toEqual(['1.0.0', '1.1.0']);
+    expect(a.versions['1.0.0']).toMatchObject({ hasSettings: true, hasSiteSettings: true, services: { worker: { image: 'x/y:1' } } });
+    expect(a.versions['1.0.0'].clientSourceInfo[0]).toEqual({ type: 'server', filename: 'client.zip' });
+    expect(a.productionVersion).toBeUndefined();
+    expect((await call('POST', '/api/bundles', { body: { name: `b_${A}`, addons: { [A]: '1.0.0' }, installerVersion: '1.0.0', isProduction: true } })).status).toBe(201);
+    const again = (await call('GET', '/api/addons')).json.addons.find((x: any) => x.name === A);
+    expect(again.productionVersion).toBe('1.0.0');
+    expect(again.versions['1.0.0'].services).toBeUndefined();
+  });
+
+  it('serves private files to authenticated users (with Range) and public files to anyone; path tricks find nothing', async () => {
+    const f = await call('GET', `/addons/${A}/1.0.0/private/docs/readme.txt`);
+    expect(f.status).toBe(200);
+    expect(f.buf.toString()).toBe('private readme '.repeat(50));
+    expect(f.headers.get('content-length')).toBe(String(f.buf.length));
+    expect((await call('GET', `/api/addons/${A}/1.0.0/private/docs/readme.txt`)).status).toBe(200);
+    const part = await call('GET', `/addons/${A}/1.0.0/private/docs/readme.txt`, { headers: { range: 'bytes=8-13' } });
+    expect(part.status).toBe(206);
+    expect(part.buf.toString()).toBe('readme');
+    expect((await call('GET', `/addons/${A}/1.0.0/private/docs/readme.txt`, { token: null })).status).toBe(401);
+    const pub = await call('GET', `/addons/${A}/1.0.0/public/icon.txt`, { token: null });
+    expect(pub.status).toBe(200);
+    expect(pub.buf.toString()).toBe('public icon');
+    // raw request paths (fetch would normalise the dots away before sending)
+    const rawGet = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(base);
+        const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${path}`, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const p of ['public/../server/__init__.py', 'public/%2e%2e/server/__init__.py', 'public/..%2fserver%2f__init__.py', 'private/../../../etc/passwd', 'private//docs/readme.txt', 'private/./docs/readme.txt', 'private/missing'])
+      expect(await rawGet(`/addons/${A}/1.0.0/${p}`), p).toBe(404);
+    expect(await rawGet(`/addons/${A}/1.0.0/private/docs/readme.txt`)).toBe(200);
+  });
+
+  it('resolves settings defaults → studio (per variant) → project → project-site, storing only differences', async () => {
+    const s0 = await call('GET', `/api/addons/${A}/1.0.0/settings`);
+    expect(s0.json).toEqual({ enabled: true, threads: 8, colors: ['red'], paths: { root: '/mnt/root', cache: '/tmp/cache' } });
+    const schema = await call('GET', `/api/addons/${A}/1.0.0/schema`);
+    expect(schema.json).toMatchObject({ type: 'object', title: `Test ${A}` });
+    expect((await call('POST', `/api/addons/${A}/1.0.0/settings?variant=production`, { body: { ...s0.json, threads: 16, paths: { root: '/studio' } } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/rawOverrides?variant=production`)).json).toEqual({ threads: 16, paths: { root: '/studio' } });
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings?variant=staging`)).json.threads).toBe(8);
+    expect((await call('POST', `/api/addons/${A}/1.0.0/settings/${P}?variant=production`, { body: { threads: 16, colors: ['blue', 'green'], paths: { root: '/studio' } } })).status).toBe(204);
+    const ps = await call('GET', `/api/addons/${A}/1.0.0/settings/${P}?variant=production`);
+    expect(ps.json).toEqual({ enabled: true, threads: 16, colors: ['blue', 'green'], paths: { root: '/studio', cache: '/tmp/cache' } });
+    expect((await call('GET', `/api/addons/${A}/1.0.0/rawOverrides/${P}?variant=production`)).json).toEqual({ colors: ['blue', 'green'] });
+    // project-site overrides of the caller
+    expect((await call('POST', `/api/addons/${A}/1.0.0/settings/${P}?variant=production&site_id=site1`, { body: { ...ps.json, enabled: false } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings/${P}?variant=production&site=site1`)).json.enabled).toBe(false);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings/${P}?variant=production`)).json.enabled).toBe(true);
+    // overrides listing, pin/delete
+    const ov = await call('GET', `/api/addons/${A}/1.0.0/overrides/${P}?variant=production`);
+    expect(ov.json.root_threads).toMatchObject({ path: ['threads'], value: 16, level: 'studio' });
+    expect(ov.json.root_colors).toMatchObject({ path: ['colors'], level: 'project' });
+    expect((await call('POST', `/api/addons/${A}/1.0.0/overrides?variant=production`, { body: { action: 'delete', path: ['threads'] } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings?variant=production`)).json.threads).toBe(8);
+    expect((await call('DELETE', `/api/addons/${A}/1.0.0/overrides?variant=production`)).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings?variant=production`)).json).toEqual(s0.json);
+    const ev = await srv.app.services.store.db.selectFrom('ayon_events').select('topic').where('topic', '=', 'settings.changed').execute();
+    expect(ev.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses settings that do not match the schema with 400 and keeps the previous values; writes need a manager', async () => {
+    await call('POST', `/api/addons/${A}/1.0.0/settings?variant=production`, { body: { threads: 2 } });
+    for (const bad of [{ threads: 0 }, { threads: 'many' }, { unknown_key: 1 }, { colors: [1, 2] }, { paths: { root: 5 } }]) {
+      const r = await call('POST', `/api/addons/${A}/1.0.0/settings?variant=production`, { body: bad });
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.json.code).toBe(400);
+      expect(r.json.detail).toBe('Invalid settings');
+      expect(r.json.errors.length).toBeGreaterThan(0);
+      expect(Array.isArray(r.json.errors[0].loc)).toBe(true);
+    }
+    expect((await call('POST', `/api/addons/${A}/1.0.0/settings/${P}`, { body: { threads: 100 } })).status).toBe(400);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings?variant=production`)).json.threads).toBe(2);
+    expect((await call('POST', `/api/addons/${A}/1.0.0/settings`, { body: { threads: 3 }, token: userToken })).status).toBe(403);
+    expect((await call('GET', `/api/addons/${A}/9.9.9/settings`)).status).toBe(404);
+  });
+
+  it('site settings are per site and user, validated against the site schema', async () => {
+    expect((await call('GET', `/api/addons/${A}/1.0.0/siteSettings?site=s1`)).json).toEqual({ local_dir: '/local' });
+    expect((await call('PUT', `/api/addons/${A}/1.0.0/siteSettings?site_id=s1`, { body: { local_dir: '/mine' } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/siteSettings?site=s1`)).json).toEqual({ local_dir: '/mine' });
+    expect((await call('GET', `/api/addons/${A}/1.0.0/siteSettings?site=s1`, { token: userToken })).json).toEqual({ local_dir: '/local' });
+    expect((await call('PUT', `/api/addons/${A}/1.0.0/siteSettings?site_id=s1`, { body: { local_dir: 3 } })).status).toBe(400);
+  });
+
+  it('GET /api/settings returns the bundle addons with resolved settings for studio, project and site', async () => {
+    const r = await call('GET', `/api/settings?variant=production&project_name=${P}&site_id=site1`);
+    expect(r.status).toBe(200);
+    expect(r.json.bundleName).toBe(`b_${A}`);
+    expect(r.json.projectName).toBe(P);
+    const item = r.json.addons.find((x: any) => x.name === A);
+    expect(item).toMatchObject({ version: '1.0.0', hasSettings: true, hasSiteSettings: true, hasStudioOverrides: true, hasProjectOverrides: true, hasProjectSiteOverrides: true, siteSettings: { local_dir: '/local' } });
+    const s1 = (await call('GET', '/api/settings?site_id=s1')).json.addons.find((x: any) => x.name === A);
+    expect(s1.siteSettings).toEqual({ local_dir: '/mine' });
+    expect(s1.settings.enabled).toBe(true);
+    expect(s1.hasProjectOverrides).toBeUndefined();
+    expect(item.settings.colors).toEqual(['blue', 'green']);
+    expect(item.settings.enabled).toBe(false);
+    expect((await call('GET', '/api/settings?variant=staging')).status).toBe(404);
+  });
+
+  it('bundles: one production and one staging, check reports missing addons, archive rules, patch and delete', async () => {
+    const b2 = `b2_${A}`;
+    expect((await call('POST', '/api/bundles', { body: { name: b2, addons: { [A]: '1.1.0' }, installerVersion: '1.0.0', isStaging: true } })).status).toBe(201);
+    expect((await call('POST', '/api/bundles', { body: { name: b2, addons: {}, installerVersion: '1.0.0' } })).status).toBe(409);
+    const check = await call('POST', '/api/bundles/check', { body: { name: 'x', addons: { [A]: '7.0.0' }, installerVersion: '1.0.0' } });
+    expect(check.json).toEqual({ success: false, issues: [{ severity: 'error', addon: A, message: `${A} 7.0.0 is not active`, requiredAddon: A }] });
+    const refused = await call('POST', '/api/bundles', { body: { name: 'bad_b', addons: { [A]: '7.0.0' }, installerVersion: '1.0.0' } });
+    expect(refused.status).toBe(400);
+    expect(refused.json.detail).toBe(`Failed to validate bundle: ${A}: ${A} 7.0.0 is not active`);
+    expect((await call('POST', '/api/bundles', { body: { name: 'bad name!', addons: {} } })).status).toBe(400);
+    expect((await call('PATCH', `/api/bundles/${b2}`, { body: { isArchived: true } })).status).toBe(400);
+    expect((await call('PATCH', `/api/bundles/${b2}`, { body: { isProduction: true } })).status).toBe(204);
+    let l = (await call('GET', '/api/bundles')).json;
+    expect(l.productionBundle).toBe(b2);
+    expect(l.stagingBundle).toBe(b2);
+    expect(l.bundles.filter((b: any) => b.isProduction).length).toBe(1);
+    expect((await call('PATCH', `/api/bundles/b_${A}`, { body: { isArchived: true, dependencyPackages: { linux: 'dep.zip' } } })).status).toBe(204);
+    l = (await call('GET', '/api/bundles')).json;
+    expect(l.bundles.map((b: any) => b.name)).not.toContain(`b_${A}`);
+    const arch = (await call('GET', '/api/bundles?archived=true')).json.bundles.find((b: any) => b.name === `b_${A}`);
+    expect(arch).toMatchObject({ isArchived: true, dependencyPackages: { linux: 'dep.zip' }, addons: { [A]: '1.0.0' } });
+    expect((await call('PATCH', '/api/bundles/nope', { body: { isStaging: true } })).status).toBe(404);
+    expect((await call('POST', '/api/bundles', { body: { name: 'u_b', addons: {} }, token: userToken })).status).toBe(403);
+    expect((await call('DELETE', `/api/bundles/b_${A}`)).status).toBe(204);
+    expect((await call('GET', '/api/bundles?archived=true')).json.bundles.map((b: any) => b.name)).not.toContain(`b_${A}`);
+    const topics = (await srv.app.services.store.db.selectFrom('ayon_events').select('topic').where('topic', 'like', 'bundle.%').execute()).map((r) => r.topic);
+    expect(topics).toEqual(expect.arrayContaining(['bundle.created', 'bundle.updated', 'bundle.deleted']));
+  });
+
+  it('deletes an addon version and a whole addon with their files (admins only)', async () => {
+    expect((await call('DELETE', `/api/addons/${A}/1.0.0`, { token: userToken })).status).toBe(403);
+    expect((await call('DELETE', `/api/addons/${A}/1.0.0?purge=true`)).status).toBe(204);
+    expect((await call('GET', `/addons/${A}/1.0.0/public/icon.txt`)).status).toBe(404);
+    expect(Object.keys((await call('GET', '/api/addons')).json.addons.find((x: any) => x.name === A).versions)).toEqual(['1.1.0']);
+    expect((await call('DELETE', `/api/addons/${A}/1.0.0`)).status).toBe(404);
+    expect((await call('DELETE', `/api/addons/${A}`)).status).toBe(204);
+    expect((await call('GET', '/api/addons')).json.addons.find((x: any) => x.name === A)).toBeUndefined();
+    expect(await blobCount()).toBe(0);
+  });
+});
