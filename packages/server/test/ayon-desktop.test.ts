@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -208,6 +209,44 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
       expect((await call('GET', `/api/desktop/installers/${m.filename}`)).buf.equals(data)).toBe(true);
       expect((await call('PUT', `/api/desktop/installers/${m.filename}`, { raw: data })).status).toBe(204);
       expect(desktopBlobs().length).toBe(before + 1);
+    });
+
+    it('an upload cut off by the client leaves no file and no half-written blob', async () => {
+      const data = randomBytes(400_000);
+      const m = installer(data);
+      expect((await call('POST', '/api/desktop/installers', { body: m })).status).toBe(201);
+      const before = desktopBlobs().length;
+      const u = new URL(`${base}/api/desktop/installers/${m.filename}`);
+      await new Promise<void>((resolve) => {
+        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' } });
+        req.on('error', () => resolve());
+        req.write(data.subarray(0, 100_000));
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+      const tmpDir = path.join(srv.config.dataDir, 'blobs', '.tmp');
+      for (let i = 0; i < 50 && filesUnder(tmpDir).some((f) => f.endsWith('.part')); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(filesUnder(tmpDir).filter((f) => f.endsWith('.part'))).toEqual([]);
+      expect(desktopBlobs().length).toBe(before);
+      expect((await call('GET', `/api/desktop/installers/${m.filename}`)).status).toBe(404);
+      expect((await call('PUT', `/api/desktop/installers/${m.filename}`, { raw: chunked(data) })).status).toBe(204);
+    });
+
+    it('?variant=production|staging lists the installer of that bundle; no such bundle is 404', async () => {
+      const staging = await call('GET', '/api/desktop/installers?variant=staging');
+      expect(staging.status).toBe(404);
+      expect(staging.json.detail).toBe('No staging bundle found');
+      const data = randomBytes(100);
+      const m = installer(data, { version: '8.1.2' });
+      await call('POST', '/api/desktop/installers', { body: m });
+      await call('POST', '/api/desktop/installers', { body: installer(data, { version: '8.1.3' }) });
+      const b = await call('POST', '/api/bundles', { body: { name: `desk_bundle_${randomBytes(3).toString('hex')}`, addons: {}, installerVersion: '8.1.2', isProduction: true } });
+      expect(b.status).toBe(201);
+      const prod = await call('GET', '/api/desktop/installers?variant=production');
+      expect(prod.json.installers.map((i: { filename: string }) => i.filename)).toEqual([m.filename]);
+      expect((await call('GET', '/api/desktop/installers?variant=dev')).status).toBe(400);
     });
 
     it('PATCH replaces sources; DELETE removes manifest and file; both are admin-only', async () => {

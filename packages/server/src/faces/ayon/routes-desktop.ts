@@ -51,7 +51,7 @@ export async function ayonDesktopRoutes(app: FastifyInstance, opts: { services: 
   for (const { kind, path, listKey } of ROUTES) {
     app.get(path, async (req) => {
       const q = queryOf(req);
-      return { [listKey]: await desktop.packages.list(nonGuest(req), kind, { version: q.version || undefined, platform: q.platform || undefined }) };
+      return { [listKey]: await desktop.packages.list(nonGuest(req), kind, { version: q.version || undefined, platform: q.platform || undefined, variant: kind === 'installer' ? q.variant || undefined : undefined }) };
     });
     app.post(path, async (req, reply) => {
       const q = queryOf(req);

@@ -262,8 +262,23 @@ export function createDesktopService(core: AyonCoreDeps) {
   // ---------------------------------------------------------------------------------------------- packages
 
   const packages = {
-    async list(actor: AyonActor, kind: PackageKind, filter: { version?: string; platform?: string } = {}): Promise<Manifest[]> {
+    async list(actor: AyonActor, kind: PackageKind, filter: { version?: string; platform?: string; variant?: string } = {}): Promise<Manifest[]> {
       void actor;
+      if (filter.variant !== undefined) {
+        if (kind !== 'installer' || (filter.variant !== 'production' && filter.variant !== 'staging')) {
+          throw invalid('variant', "unexpected value; permitted: 'production', 'staging'");
+        }
+        // AYON: the installer version of the production/staging bundle replaces the version filter
+        const bundle = await db
+          .selectFrom('ayon_bundles')
+          .select('data')
+          .where(filter.variant === 'production' ? 'is_production' : 'is_staging', '=', 1)
+          .executeTakeFirst();
+        if (!bundle) throw new AyonError(404, `No ${filter.variant} bundle found`);
+        const iv = parseJson<Record<string, unknown>>(bundle.data, {}).installer_version;
+        // (a bundle without an installer version filters nothing, as in AYON)
+        filter = { ...filter, version: typeof iv === 'string' && iv ? iv : undefined };
+      }
       if (filter.platform !== undefined && !(PLATFORMS as readonly string[]).includes(filter.platform)) {
         throw invalid('platform', "unexpected value; permitted: 'windows', 'linux', 'darwin'");
       }
@@ -332,7 +347,13 @@ export function createDesktopService(core: AyonCoreDeps) {
       const digest = new Digest(alg ?? 'sha256', m.size ?? undefined);
       const key = `ayon/desktop/${kind === 'installer' ? 'installers' : 'dependency_packages'}/${randomUUID()}`;
       const drop = () => blobs.delete(key).catch(() => {});
-      (body as NodeJS.ReadableStream & { on: (e: string, f: (err: Error) => void) => void }).on('error', (err: Error) => digest.destroy(err));
+      // a client that goes away mid-upload: the body errors, or closes without ending
+      let ended = false;
+      body.on('end', () => (ended = true));
+      body.on('error', (err: Error) => digest.destroy(err));
+      body.on('close', () => {
+        if (!ended) digest.destroy(new AyonError(400, 'Upload interrupted; nothing was stored'));
+      });
       body.pipe(digest);
       try {
         await blobs.put(key, digest, { contentType: 'application/octet-stream' });
