@@ -121,6 +121,11 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
     expect(created.description).toBe('Created comment activity');
     expect(JSON.parse(created.summary).references).toEqual(expect.arrayContaining([{ entity_id: version, entity_type: 'version', reference_type: 'mention' }]));
     expect(JSON.parse(created.payload)).toEqual({ body: expect.stringContaining('Look') });
+    // a non-manager reads it in the feed (no categories in the project: the empty category list path)
+    const feed = await gql({ activityIds: [id] }, tokens.alice);
+    expect(feed.errors).toBeUndefined();
+    expect(feed.data.project.activities.edges.map((e: any) => e.node.activityId)).toEqual([id]);
+    expect((await gql({ activityIds: [] }, tokens.alice)).data.project.activities.edges).toEqual([]);
     // the comment made alice a watcher (a watch activity + its event)
     expect((await call('GET', `/api/projects/${P}/task/${task}/watchers`)).json).toEqual({ watchers: ['alice'] });
     expect(await count('ayon_events')).toBe(eventsBefore + 2);

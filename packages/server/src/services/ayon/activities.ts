@@ -997,10 +997,11 @@ export function createActivitiesService(core: AyonCoreDeps) {
         'a.data as activity_data',
       ])
       .where('r.project_name', '=', p.name);
-    const none = ['\u0000'];
+    // an empty IN list matches nothing (a NUL placeholder would be rejected by PostgreSQL)
+    const nothing = sql<boolean>`1 = 0`;
     if (args.activityIds) {
       const ids = args.activityIds.map((i) => normalizeId(i)).filter((i): i is string => !!i);
-      q = q.where('a.id', 'in', ids.length ? ids : none);
+      q = ids.length ? q.where('a.id', 'in', ids) : q.where(nothing);
     }
     if (args.changedBefore) q = q.where('r.updated_at', '<', parseTime(args.changedBefore, 'changedBefore'));
     if (args.changedAfter) q = q.where('r.updated_at', '>', parseTime(args.changedAfter, 'changedAfter'));
@@ -1011,28 +1012,28 @@ export function createActivitiesService(core: AyonCoreDeps) {
       q = q.where((eb) => {
         const conds = [];
         if (checklist && !plain.includes('comment')) conds.push(eb.and([eb('a.activity_type', '=', 'comment'), eb('a.data', 'like', '%"hasChecklist":true%')]));
-        conds.push(eb('a.activity_type', 'in', plain.length ? plain : none));
+        conds.push(plain.length ? eb('a.activity_type', 'in', plain) : nothing);
         return eb.or(conds);
       });
     }
-    if (referenceTypes) q = q.where('r.reference_type', 'in', referenceTypes.length ? names(referenceTypes, 'reference type') : none);
+    if (referenceTypes) q = referenceTypes.length ? q.where('r.reference_type', 'in', names(referenceTypes, 'reference type')) : q.where(nothing);
     if (args.tags && args.tags.length) for (const t of names(args.tags, 'tag')) q = q.where(sql<boolean>`${sql.ref('a.tags')} like ${jsonListLike(t)} escape '!'`);
     if (!actor.isManager) {
       const cats = accessibleCategories(p, actor, ACCESS.read);
-      q = q.where((eb) => eb.or([eb('a.category', 'is', null), eb('a.category', 'in', cats.length ? cats : none)]));
+      q = q.where((eb) => eb.or([eb('a.category', 'is', null), cats.length ? eb('a.category', 'in', cats) : nothing]));
     }
     if (args.categories && args.categories.length) {
       const cats = args.categories.filter((c): c is string => typeof c === 'string');
       const withNull = args.categories.some((c) => c === null);
-      q = q.where((eb) => eb.or([...(withNull ? [eb('a.category', 'is', null)] : []), eb('a.category', 'in', cats.length ? cats : none)]));
+      q = q.where((eb) => eb.or([...(withNull ? [eb('a.category', 'is', null)] : []), cats.length ? eb('a.category', 'in', cats) : nothing]));
     }
     if (entityIds) {
       const ids = entityIds.map((i) => normalizeId(i) ?? i);
-      q = q.where('r.entity_id', 'in', ids.length ? ids : none);
+      q = ids.length ? q.where('r.entity_id', 'in', ids) : q.where(nothing);
     }
     if (entityType) q = q.where('r.entity_type', '=', entityType);
-    if (args.entityNames) q = q.where('r.entity_name', 'in', args.entityNames.length ? names(args.entityNames, 'entity name') : none);
-    if (args.authors) q = q.where('a.author', 'in', args.authors.length ? args.authors : none);
+    if (args.entityNames) q = args.entityNames.length ? q.where('r.entity_name', 'in', names(args.entityNames, 'entity name')) : q.where(nothing);
+    if (args.authors) q = args.authors.length ? q.where('a.author', 'in', args.authors) : q.where(nothing);
 
     const desc = typeof args.last === 'number' && typeof args.first !== 'number';
     const size = Math.max(0, Math.min(desc ? (args.last as number) : typeof args.first === 'number' ? args.first : 100, 5000));
