@@ -87,6 +87,27 @@ def test_secrets_refused_for_artist_and_names_only_for_manager(ayon, artist, man
     ayon.delete_secret(name)
 
 
+def test_service_user_reads_secrets_with_its_api_key(ayon, ayon_url):
+    key = secrets.token_hex(16)
+    name = f"desk_svc_{uid()[:6]}"
+    ayon.create_user(name, api_key=key, data={"isService": True})
+    svc = ServerAPI(ayon_url, token=key)
+    assert svc.is_service_user()
+    ayon.save_secret("conf_for_service", "svc-visible")
+    assert svc.get_secret("conf_for_service")["value"] == "svc-visible"
+    svc.save_secret("conf_from_service", "written-by-service")
+    assert ayon.get_secret("conf_from_service")["value"] == "written-by-service"
+
+
+def test_no_secret_value_in_the_server_log(ayon, server):
+    value = "LOGCHECK-" + secrets.token_hex(12)
+    ayon.save_secret("conf_logged", value)
+    assert ayon.get_secret("conf_logged")["value"] == value
+    raw(ayon, "PUT", "/api/secrets/bad%20name", json={"value": value})
+    ayon.delete_secret("conf_logged")
+    assert value not in server.log_path.read_text(errors="replace")
+
+
 def test_secret_without_value_or_with_bad_name_is_400(ayon):
     r = raw(ayon, "PUT", "/api/secrets/conf_novalue", json={"name": "conf_novalue"})
     assert r.status_code == 400 and r.json()["code"] == 400

@@ -111,6 +111,15 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
       expect((await call('PUT', '/api/secrets/-dash', { body: { value: 'x' } })).status).toBe(400);
     });
 
+    it('service users (admins in AYON) read and write secrets with their API key; impersonating an artist they may not', async () => {
+      const key = randomBytes(16).toString('hex');
+      expect((await call('PUT', '/api/users/desk_svc', { body: { apiKey: key, data: { isService: true } } })).status).toBe(204);
+      const svc = { token: null, headers: { 'x-api-key': key } };
+      expect((await call('PUT', '/api/secrets/svc_secret', { ...svc, body: { value: 'from-service' } })).status).toBe(204);
+      expect((await call('GET', '/api/secrets/svc_secret', svc)).json.value).toBe('from-service');
+      expect((await call('GET', '/api/secrets/svc_secret', { token: null, headers: { 'x-api-key': key, 'x-as-user': 'desk_artist' } })).status).toBe(403);
+    });
+
     it('managers list names without values; artists and managers may not read or write values', async () => {
       await call('PUT', '/api/secrets/shared_key', { body: { value: 'top-secret' } });
       const listed = await call('GET', '/api/secrets', { token: manager });

@@ -1,7 +1,8 @@
 /**
  * AYON secrets, installers, dependency packages and actions (ayon.md §12).
  *
- * Secrets: admins read and write values; managers may list names (no values); everyone else 403.
+ * Secrets: admins (and service users, whom AYON counts as admins) read and write values; managers may
+ * list names (no values); everyone else 403.
  * Values are stored as given: Atrium's configuration has no server-wide secret to derive an
  * encryption key from yet, so protect the database as you would protect the secrets themselves.
  * Values never reach a log line (nothing here logs them; request bodies are not logged).
@@ -43,8 +44,11 @@ export type PackageKind = 'installer' | 'dependency_package';
 
 const invalid = (loc: string, msg: string) => new AyonError(400, `${loc}: ${msg}`, 'bad-request');
 
+/** AYON's `is_admin`: admins, and service users (unless guests) — services read secrets and publish packages. */
+const isAdminLike = (actor: AyonActor) => !actor.isGuest && (actor.isAdmin || actor.isService);
+
 function requireAdmin(actor: AyonActor, detail: string) {
-  if (!actor.isAdmin) throw new AyonError(403, detail);
+  if (!isAdminLike(actor)) throw new AyonError(403, detail);
 }
 
 function optString(b: Record<string, unknown>, key: string): string | undefined {
@@ -222,9 +226,9 @@ export function createDesktopService(core: AyonCoreDeps) {
   const secrets = {
     /** Admins get values; managers names only; internal secrets (`_…`) are never listed. */
     async list(actor: AyonActor): Promise<Array<{ name: string; value?: string }>> {
-      if (!actor.isManager && !actor.isAdmin) throw new AyonError(403, 'Forbidden');
+      if (!actor.isManager && !isAdminLike(actor)) throw new AyonError(403, 'Forbidden');
       const rows = await db.selectFrom('ayon_secrets').select(['name', 'value']).orderBy('name').execute();
-      return rows.filter((r) => !r.name.startsWith('_')).map((r) => (actor.isAdmin ? { name: r.name, value: r.value } : { name: r.name }));
+      return rows.filter((r) => !r.name.startsWith('_')).map((r) => (isAdminLike(actor) ? { name: r.name, value: r.value } : { name: r.name }));
     },
     async get(actor: AyonActor, name: string): Promise<{ name: string; value: string }> {
       requireAdmin(actor, 'Forbidden');
