@@ -315,3 +315,26 @@ def test_action_tokens_unknown_are_404(ayon):
     with pytest.raises(HTTPRequestError) as e:
         ayon.abort_action(token, "stop")
     assert _status(e) == 404
+
+
+def test_launcher_token_take_and_abort_round_trip(ayon, project):
+    """A launcher event (as a server-side action handler would dispatch it) is taken once, then aborted."""
+    token = secrets.token_hex(32)
+    ayon.dispatch_event(
+        "action.launcher",
+        event_hash=token,
+        project_name=project,
+        summary={"addon_name": "applications", "addon_version": "1.2.3", "variant": "production", "action_identifier": "launch-maya"},
+        payload={"args": ["-file", "x.ma"], "context": {"project_name": project, "entity_type": "task", "entity_ids": [uid()]}},
+        finished=False,
+    )
+    taken = ayon.take_action(token)  # the client GETs /api/actions/abort/{token}
+    assert taken["actionIdentifier"] == "launch-maya" and taken["addonName"] == "applications" and taken["addonVersion"] == "1.2.3"
+    assert taken["args"] == ["-file", "x.ma"] and taken["context"]["projectName"] == project and taken["context"]["entityType"] == "task"
+    assert ayon.get_event(taken["eventId"])["status"] == "in_progress"
+    with pytest.raises(HTTPRequestError) as e:
+        ayon.take_action(token)
+    assert _status(e) == 404
+    ayon.abort_action(token, "Maya is not installed")
+    ev = ayon.get_event(taken["eventId"])
+    assert ev["status"] == "aborted" and ev["description"] == "Maya is not installed"
