@@ -364,6 +364,14 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
       expect((await call('POST', '/api/actions/list?variant=production', { body: {} })).json).toEqual({ actions: [] });
       expect((await call('POST', '/api/actions/list?mode=all', { body: { projectName: 'p', entityType: 'folder', entityIds: ['a'] }, token: artist })).json).toEqual({ actions: [] });
       expect((await call('POST', '/api/actions/list?mode=nope', { body: {} })).status).toBe(400);
+      const g = await srv.createUser({ role: 'guest', password: 'guest-password-1' });
+      const guest = await login(g.email, 'guest-password-1');
+      expect((await call('POST', '/api/actions/list', { body: { projectName: 'p' }, token: guest })).json).toEqual({ actions: [] });
+      expect((await call('POST', '/api/actions/config?addonName=core&addonVersion=1.0.0&identifier=x', { body: {}, token: guest })).status).toBe(403);
+      expect((await call('GET', '/api/secrets', { token: guest })).status).toBe(403);
+      expect((await call('GET', '/api/desktop/installers', { token: guest })).status).toBe(403);
+      expect((await call('GET', '/api/actions/manage')).json).toEqual([]);
+      expect((await call('GET', '/api/actions/manage', { token: artist })).status).toBe(403);
       expect((await call('POST', '/api/actions/list', { body: { projectName: 'p', entityType: 'spaceship' } })).status).toBe(400);
     });
 

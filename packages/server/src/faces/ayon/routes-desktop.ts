@@ -101,6 +101,8 @@ export async function ayonDesktopRoutes(app: FastifyInstance, opts: { services: 
   // ------------------------------------------------------------------ actions
 
   app.post('/api/actions/list', async (req) => desktop.actions.list(actorOf(req), queryOf(req), req.ayonActor?.isGuest ? {} : bodyOf(req)));
+  // every action the addons could offer, for admins managing them: none, as no addon code runs here
+  app.get('/api/actions/manage', async (req) => desktop.actions.manage(nonGuest(req)));
   app.post('/api/actions/execute', async (req) => desktop.actions.execute(nonGuest(req), queryOf(req), bodyOf(req)));
   app.post('/api/actions/config', async (req) => desktop.actions.config(nonGuest(req), queryOf(req), bodyOf(req)));
   app.get<{ Params: { token: string } }>('/api/actions/take/:token', async (req) => desktop.actions.take(actorOf(req), req.params.token));

@@ -491,6 +491,12 @@ export function createDesktopService(core: AyonCoreDeps) {
       return { actions: [] };
     },
 
+    /** GET /api/actions/manage: admins only; the list is empty for the same reason. */
+    async manage(actor: AyonActor): Promise<unknown[]> {
+      requireAdmin(actor, 'Only admins can manage actions');
+      return [];
+    },
+
     /** No handler exists for any action here: AYON's response shape with success=false. */
     async execute(actor: AyonActor, query: { addonName?: string; addonVersion?: string; identifier?: string; variant?: string }, body: Record<string, unknown>) {
       const a = checkActionAddress(query);
