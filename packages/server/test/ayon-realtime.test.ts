@@ -237,9 +237,11 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
       await sleep(100);
       const f = await folder(base, admin, A, `g_${hex()}`);
       srv.app.services.bus.publish('ayon.event', { id: hex(16), hash: 'x', topic: 'entity.version.updated', project: A, user: 'x', sender: null, senderType: null, dependsOn: null, status: 'finished', description: '', summary: { marker: 'guest-visible' }, payload: {}, createdAt: Date.now(), updatedAt: Date.now() });
+      srv.app.services.bus.publish('ayon.event', { id: hex(16), hash: 'y', topic: 'entity.version.updated', project: B, user: 'x', sender: null, senderType: null, dependsOn: null, status: 'finished', description: '', summary: { marker: 'not-their-project' }, payload: {}, createdAt: Date.now(), updatedAt: Date.now() });
       await g.waitFor((x) => x.summary?.marker === 'guest-visible');
       await a.waitFor((x) => x.summary?.entityId === f.json.id);
       expect(g.messages.some((x) => x.summary?.entityId === f.json.id)).toBe(false);
+      expect(g.messages.some((x) => x.summary?.marker === 'not-their-project')).toBe(false);
       // someone else's login (auth.login, no project) is not pushed to the artist
       const other = await login(base, 'rt_guest', 'rt-guest-password');
       expect(other).toMatch(/^[0-9a-f]{64}$/);
@@ -338,6 +340,8 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
         await createProject(b2, t2, name);
         await l.waitFor((x) => x.topic === 'entity.project.created' && x.project === name);
         await expect(listen(`ws://127.0.0.1:${port}/nope`)).rejects.toThrow(/404/);
+        // on the main port, other paths under /ayon are refused too (not left hanging)
+        await expect(listen(`${s2.url.replace(/^http/, 'ws')}/ayon/nope`)).rejects.toThrow(/404/);
       } finally {
         await s2.close();
       }

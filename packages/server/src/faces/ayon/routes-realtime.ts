@@ -10,7 +10,7 @@ import { ayonWebSocket } from './ws.js';
 
 export async function ayonRealtimeRoutes(app: FastifyInstance, opts: { services: Services }) {
   const registry = opts.services.ayon.serviceRegistry;
-  await ayonWebSocket(app, { services: opts.services, path: `${app.prefix}/ws` });
+  await ayonWebSocket(app, { services: opts.services, prefix: app.prefix });
 
   const where = (req: { method: string }, path: string) => ({ method: req.method, path });
 

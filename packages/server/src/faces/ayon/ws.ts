@@ -21,8 +21,9 @@
  *   `inbox.message` and the always-subscribed topics); for project events guests get only
  *   `activity.created`, `activity.updated`, `entity.version.updated`; non-managers only projects in
  *   their access groups; a `recipients` list limits delivery to those user names.
- *   One more than AYON: events without a project whose topic starts with `auth.` or `user.` (logins,
- *   failed logins, with client IPs) go to managers and to the user they are about only.
+ *   Stricter than AYON, on purpose: guests get those topics only for projects they are assigned to
+ *   (AYON sends them every project's), and events without a project whose topic starts with `auth.`
+ *   or `user.` (logins, failed logins, with client IPs) go to managers and to the user they are about.
  * - The socket's user is read again every `refreshMs` and when an `entity.user.*` or `auth.logout`
  *   event names that user, so changed access groups apply and a deleted, deactivated or logged-out
  *   session stops receiving (the socket is closed, 1000).
@@ -138,7 +139,7 @@ export function shouldDeliver(s: { actor: AyonActor | null; topics: string[]; pr
   if (project !== null) {
     if (!(topic === 'inbox.message' || always) && s.project && s.project !== project) return false;
     if (actor.isGuest) {
-      if (!GUEST_TOPICS.includes(topic)) return false;
+      if (!GUEST_TOPICS.includes(topic) || !canReadProject(actor, project)) return false;
     } else if (!actor.isManager && !canReadProject(actor, project)) return false;
   } else if (!actor.isManager && (topic.startsWith('auth.') || topic.startsWith('user.')) && e.user !== actor.name) return false;
   if (Array.isArray(e.recipients) && !e.recipients.includes(actor.name)) return false;
@@ -146,10 +147,11 @@ export function shouldDeliver(s: { actor: AyonActor | null; topics: string[]; pr
   return true;
 }
 
-export async function ayonWebSocket(app: FastifyInstance, opts: { services: Services; path: string }) {
+export async function ayonWebSocket(app: FastifyInstance, opts: { services: Services; prefix: string }) {
   const ayon = opts.services.ayon;
   const bus = opts.services.bus;
-  const paths = new Set([opts.path, `${opts.path}/`]);
+  const prefix = opts.prefix;
+  const paths = new Set([`${prefix}/ws`, `${prefix}/ws/`]);
   const sockets = new Set<Sock>();
   let shuttingDown = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: ayonWsSettings.maxMessageBytes, clientTracking: false, perMessageDeflate: false });
@@ -289,8 +291,10 @@ export async function ayonWebSocket(app: FastifyInstance, opts: { services: Serv
       pathname = '';
     }
     if (!paths.has(pathname)) {
-      // on the AYON port nobody else takes upgrades: refuse rather than leave the socket hanging
-      if (app.server.listenerCount('upgrade') <= 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      // paths under this face's prefix are ours to refuse; on the AYON port nobody else takes upgrades
+      if ((prefix && pathname.startsWith(`${prefix}/`)) || app.server.listenerCount('upgrade') <= 1) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
       return;
     }
     if (shuttingDown) {
