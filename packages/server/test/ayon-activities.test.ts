@@ -384,4 +384,19 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
     expect(await count('ayon_activities')).toBe(before);
     expect((await call('POST', `/api/projects/${P}/operations/activities`, { body: { operations: [{ type: 'explode' }] } })).status).toBe(400);
   });
+
+  it('a user mention of a project team mentions every member; teams are suggested', async () => {
+    expect((await call('PATCH', `/api/projects/${P}`, { body: { data: { teams: [{ name: 'lighting', members: [{ name: 'alice' }, { name: 'bob' }] }] } } })).status).toBe(204);
+    const r = await comment(folder, { body: 'ping [Lighting](user:lighting)' }, {}, 'folder');
+    expect(r.status).toBe(201);
+    const refs = await refsOf(r.json.id);
+    expect(refs).toEqual(expect.arrayContaining(['mention:user:alice', 'mention:user:bob']));
+    expect(refs).not.toContain('mention:user:lighting');
+    const s = await call('POST', `/api/projects/${P}/suggest`, { body: { entityId: folder, entityType: 'folder' } });
+    expect(s.json.teams).toEqual([{ name: 'lighting', relevance: 0 }]);
+    // a concurrent duplicate id is a 409, never a 500
+    const id = hex();
+    const both = await Promise.all([comment(task2, { id, body: 'a' }), comment(task2, { id, body: 'b' })]);
+    expect(both.map((x) => x.status).sort()).toEqual([201, 409]);
+  });
 });

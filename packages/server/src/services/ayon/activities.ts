@@ -17,6 +17,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import { isUniqueViolation } from '../../store/db.js';
 import type { AyonCoreDeps } from './index.js';
 import type { AyonActor, AyonUser } from './users.js';
 import type { AyonEventInput, AyonEventRecord } from './events.js';
@@ -431,7 +432,7 @@ export function createActivitiesService(core: AyonCoreDeps) {
     }
     const text = body.body ?? '';
     if (typeof text !== 'string') throw badRequest('body must be a string');
-    if (text.length > MAX_BODY_LENGTH) throw badRequest(`${t.charAt(0).toUpperCase()}${t.slice(1)} body is too long`);
+    if (Array.from(text).length > MAX_BODY_LENGTH) throw badRequest(`${t.charAt(0).toUpperCase()}${t.slice(1)} body is too long`);
     const tags = body.tags === undefined || body.tags === null ? [] : stringList(body.tags, 'tags');
     const files = body.files === undefined || body.files === null ? null : stringList(body.files, 'files');
     const timestamp = body.timestamp === undefined || body.timestamp === null ? null : parseTime(body.timestamp, 'timestamp');
@@ -542,11 +543,17 @@ export function createActivitiesService(core: AyonCoreDeps) {
     const p = await projects.resolve(actor, projectName);
     if (actor.isGuest) throw forbidden('Guests cannot create activities');
     checkCategory(actor, p, input.data);
-    const id = await inUnit(ctx, async (u) => {
-      const entity = await loadEntity(u.q, p.name, type, entityId);
-      return createIn(u, actor, p, type, entity, input, { bump: true, ensureWatching: true });
-    });
-    return { id };
+    try {
+      const id = await inUnit(ctx, async (u) => {
+        const entity = await loadEntity(u.q, p.name, type, entityId);
+        return createIn(u, actor, p, type, entity, input, { bump: true, ensureWatching: true });
+      });
+      return { id };
+    } catch (err) {
+      // a concurrent request took the same activity id between the check and the insert
+      if (isUniqueViolation(err)) throw conflict(`Activity ${input.id ?? ''} already exists`.replace('  ', ' '));
+      throw err;
+    }
   }
 
   // ------------------------------------------------------------------------------ update
@@ -586,7 +593,7 @@ export function createActivitiesService(core: AyonCoreDeps) {
     }
     const body = input.body ?? row.body;
     const t = row.activity_type;
-    if (body.length > MAX_BODY_LENGTH) throw badRequest(`${t.charAt(0).toUpperCase()}${t.slice(1)} body is too long`);
+    if (Array.from(body).length > MAX_BODY_LENGTH) throw badRequest(`${t.charAt(0).toUpperCase()}${t.slice(1)} body is too long`);
     if (input.data) {
       delete input.data.author;
       checkCategory(actor, p, input.data);
@@ -919,6 +926,7 @@ export function createActivitiesService(core: AyonCoreDeps) {
       return deleteIn(u, actor, p, op.activityId);
     };
     const failure = (op: (typeof ops)[number], err: unknown) => {
+      if (isUniqueViolation(err)) err = conflict('Activity already exists');
       if (!(err instanceof AyonError)) throw err;
       return { id: op.id, type: op.type, success: false, status: err.status, detail: err.message, activityId: null };
     };
