@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { routingSqliteDialect } from './sqlite-driver.js';
 import type { DatabaseConfig } from '../config.js';
 import type { Database } from './schema.js';
 
@@ -28,9 +29,14 @@ export async function openStore(cfg: DatabaseConfig): Promise<Store> {
     raw.exec('PRAGMA synchronous = NORMAL');
     raw.exec('PRAGMA foreign_keys = ON');
     raw.exec('PRAGMA busy_timeout = 5000');
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: raw as never }),
-    });
+    // a second connection serves reads while the first is inside a transaction (sqlite-driver.ts)
+    let reader: InstanceType<typeof SqliteDatabase> | null = null;
+    if (cfg.file !== ':memory:') {
+      reader = new SqliteDatabase(cfg.file);
+      reader.exec('PRAGMA query_only = ON');
+      reader.exec('PRAGMA busy_timeout = 5000');
+    }
+    const db = new Kysely<Database>({ dialect: routingSqliteDialect(raw as never, reader as never) });
     return {
       db,
       dialect: 'sqlite',
