@@ -366,6 +366,41 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
       }
     });
 
+    it('sources already handled become eligible again when their job is restarted or deleted, or when a source is finished late', async () => {
+      const s = src();
+      const t = tgt();
+      const a = (await dispatch({ topic: s })).json.id;
+      const b = (await dispatch({ topic: s })).json.id;
+      const c = (await dispatch({ topic: s, finished: false })).json.id;
+      // two minutes old: behind the position the enroll scan remembers
+      const old = Date.now() - 120_000;
+      for (const [i, id] of [a, b, c].entries())
+        await srv.app.services.store.db.updateTable('ayon_events').set({ created_at: old + i, updated_at: old + i }).where('id', '=', id).execute();
+      const ja = (await enroll({ sourceTopic: s, targetTopic: t, sender: 'w1' })).json;
+      expect(ja.dependsOn).toBe(a);
+      await patch(ja.id, { status: 'finished' });
+      const jb = (await enroll({ sourceTopic: s, targetTopic: t, sender: 'w1' })).json;
+      expect(jb.dependsOn).toBe(b);
+      await patch(jb.id, { status: 'finished' });
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w1' })).status).toBe(204);
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w1' })).status).toBe(204);
+      // a finished job restarted by hand
+      await patch(ja.id, { status: 'restarted' });
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).json).toMatchObject({ id: ja.id, dependsOn: a });
+      await patch(ja.id, { status: 'finished' });
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).status).toBe(204);
+      // a finished job deleted
+      expect((await call('DELETE', `/api/events/${jb.id}`)).status).toBe(204);
+      const jb2 = (await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).json;
+      expect(jb2.dependsOn).toBe(b);
+      expect(jb2.id).not.toBe(jb.id);
+      await patch(jb2.id, { status: 'finished' });
+      // an old pending source finished now
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).status).toBe(204);
+      await patch(c, { status: 'finished' });
+      expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).json.dependsOn).toBe(c);
+    });
+
     it('an identical request already running is 503', async () => {
       const s = src();
       const t = tgt();

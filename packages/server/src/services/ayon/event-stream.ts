@@ -135,6 +135,30 @@ export function createEventStreamService(core: AyonCoreDeps) {
     bus.publish('ayon.event', msg);
   }
 
+  // ---- enroll scan positions ("watermarks"), see runEnroll. A change that can make an already
+  // handled source eligible again lowers them, on every node (the bus is relayed between nodes).
+  const REOPEN = 'ayon.enroll.reopen';
+  const WATERMARK_TTL = 60_000;
+  const WATERMARK_LAG = 30_000;
+  const watermarks = new Map<string, { c: number; s: number; at: number }>();
+  let reopenCount = 0;
+  bus.subscribe(REOPEN, (m) => {
+    reopenCount++;
+    const at = Number((m as { at?: unknown })?.at ?? 0);
+    for (const [k, w] of watermarks) if (w.c >= at - 1) watermarks.set(k, { c: at - 1, s: 0, at: w.at });
+  });
+  /** Sources created at or after `createdAt` may have become eligible again. */
+  const reopen = (createdAt: number) => bus.publish(REOPEN, { at: createdAt });
+  /** After an update of `r` from its old state: the event itself (as a source) and, for a job leaving finished/failed, its source. */
+  async function reopenAfterUpdate(r: EventRow, after: EventRow) {
+    let at = Number(r.created_at);
+    if (r.depends_on && (r.status === 'finished' || r.status === 'failed') && (after.status !== r.status || Number(after.retries) !== Number(r.retries))) {
+      const src = await db.selectFrom('ayon_events').select('created_at').where('id', '=', r.depends_on).executeTakeFirst();
+      if (src) at = Math.min(at, Number(src.created_at));
+    }
+    reopen(at);
+  }
+
   async function loadRow(id: string): Promise<EventRow | undefined> {
     const norm = id.replace(/-/g, '').toLowerCase();
     if (!/^[0-9a-f]{32}$/.test(norm)) return undefined;
@@ -206,6 +230,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
         if (child) throw new AyonError(409, 'Unable to reuse the event. Another event depends on it');
         const { id: _i, hash: _h, created_at: _c, ...rest } = values;
         await db.updateTable('ayon_events').set(rest).where('id', '=', existing.id).execute();
+        reopen(0);
         publish({ ...rec, id: existing.id, createdAt: Number(existing.created_at) }, { progress: finished ? 100 : 0, store: true });
         return { id: existing.id };
       }
@@ -277,6 +302,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
     if (typeof body.retries === 'number') set.retries = body.retries;
     await db.updateTable('ayon_events').set(set).where('id', '=', r.id).execute();
     const after = { ...r, ...set } as EventRow;
+    await reopenAfterUpdate(r, after);
     publish(rowRecord(after), { progress: progress ?? (after.status === 'finished' ? 100 : undefined), store: true, retries: Number(after.retries) });
   }
 
@@ -286,6 +312,10 @@ export function createEventStreamService(core: AyonCoreDeps) {
     const r = await loadRow(id);
     if (!r) throw notFound('Event not found');
     await db.deleteFrom('ayon_events').where('id', '=', r.id).execute();
+    if (r.depends_on) {
+      const src = await db.selectFrom('ayon_events').select('created_at').where('id', '=', r.depends_on).executeTakeFirst();
+      if (src) reopen(Number(src.created_at));
+    }
   }
 
   /** The object QueryFilter keys are read from (columns camelCase; project/user aliases; JSON traversal). */
@@ -316,6 +346,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
       else await db.updateTable('ayon_events').set({ status: 'restarted', updated_at: Date.now() }).where('id', 'in', ids).execute();
       count += ids.length;
     }
+    if (count) reopen(0);
     return { count };
   }
 
@@ -411,6 +442,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
     filter: QueryFilter | null;
     maxRetries: number;
     since: number | null;
+    days: number;
     ignoreSenderTypes: string[];
   }
 
@@ -447,6 +479,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
       filter: parseQueryFilter(body.filter),
       maxRetries,
       since: days > 0 ? Date.now() - days * DAY : null,
+      days,
       ignoreSenderTypes: (ist as string[] | undefined) ?? [],
     };
   }
@@ -478,7 +511,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
 
   const PAGE = 1000;
 
-  async function sourcePage(o: EnrollOpts, after: { c: number; s: number } | null) {
+  async function sourcePage(o: EnrollOpts, after: { c: number; s: number } | null, from: { c: number; s: number } | null) {
     let q = db
       .selectFrom('ayon_events as s')
       .leftJoin('ayon_events as t', (j) => j.onRef('t.depends_on', '=', 's.id').on('t.topic', '=', o.target))
@@ -504,6 +537,10 @@ export function createEventStreamService(core: AyonCoreDeps) {
       if (o.since !== null) x = x.where('x.updated_at', '>', o.since);
       return eb.not(eb.exists(x));
     });
+    if (from) {
+      const f = from;
+      q = q.where((eb) => eb.or([eb('s.created_at', '>', f.c), eb.and([eb('s.created_at', '=', f.c), eb('s.seq', '>=', f.s)])]));
+    }
     if (after) {
       const a = after;
       q = q.where((eb) => eb.or([eb('s.created_at', '>', a.c), eb.and([eb('s.created_at', '=', a.c), eb('s.seq', '>', a.s)])]));
@@ -511,10 +548,37 @@ export function createEventStreamService(core: AyonCoreDeps) {
     return q.orderBy('s.created_at').orderBy('s.seq').limit(PAGE).execute();
   }
 
+  /**
+   * Walks the eligible sources in creation order. Sources that are done (a finished job, or a
+   * failed one out of retries) are stepped over by the anti-join, but with a long history of done
+   * sources inside the window that walk grows with the history; so each node remembers, per kind
+   * of request, where the first eligible source was (never later than 30 s ago, to cover commits
+   * that land late and clock skew between nodes) and starts there next time. Updates that can make
+   * an older source eligible again (reopenAfterUpdate, deletes, eventops, retention) lower that
+   * position on every node, and it is forgotten after a minute, so a full walk still happens now
+   * and then. It only decides where to look: claiming is guarded by the unique hash as before.
+   */
   async function runEnroll(o: EnrollOpts): Promise<EnrollResult | null> {
+    const sig = JSON.stringify([o.sources, o.target, o.maxRetries, o.ignoreSenderTypes, o.days, o.filter]);
+    const started = Date.now();
+    const seen = reopenCount;
+    let wm = watermarks.get(sig);
+    if (wm && started - wm.at > WATERMARK_TTL) {
+      watermarks.delete(sig);
+      wm = undefined;
+    }
+    const from = wm ? { c: wm.c, s: wm.s } : null;
     let after: { c: number; s: number } | null = null;
+    let first = true;
     for (;;) {
-      const rows = await sourcePage(o, after);
+      const rows = await sourcePage(o, after, from);
+      if (first) {
+        first = false;
+        const head = rows[0] as unknown as EventRow | undefined;
+        const cap = started - WATERMARK_LAG;
+        const next = head && Number(head.created_at) < cap ? { c: Number(head.created_at), s: Number(head.seq) } : { c: cap, s: 0 };
+        if (reopenCount === seen && (!wm || next.c > wm.c || (next.c === wm.c && next.s > wm.s))) watermarks.set(sig, { ...next, at: wm?.at ?? started });
+      }
       for (const row of rows) {
         const src = row as unknown as EventRow & { t_id: string | null; t_status: string | null; t_sender: string | null; t_hash: string | null; t_retries: number | null };
         if (o.filter && !evaluateFilter(o.filter, filterView(src))) continue;
@@ -657,6 +721,7 @@ export function createEventStreamService(core: AyonCoreDeps) {
           .execute(),
       );
     }
+    if (total) reopen(0);
     return total;
   }
 
