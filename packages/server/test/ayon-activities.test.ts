@@ -399,4 +399,27 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
     const both = await Promise.all([comment(task2, { id, body: 'a' }), comment(task2, { id, body: 'b' })]);
     expect(both.map((x) => x.status).sort()).toEqual([201, 409]);
   });
+
+  it('publishes activity events on the bus after the commit; reaction changes are broadcast but not stored', async () => {
+    const seen: any[] = [];
+    const off = srv.app.services.bus.subscribe('ayon.event', (e: any) => {
+      if (e.project === P && String(e.topic).startsWith('activity.')) seen.push(e);
+    });
+    try {
+      const r = await comment(folder, { body: 'on the bus' }, {}, 'folder');
+      const stored = await count('ayon_events');
+      expect((await call('POST', `/api/projects/${P}/activities/${r.json.id}/reactions`, { body: { reaction: 'fire' } })).status).toBe(201);
+      expect(await count('ayon_events')).toBe(stored);
+      await new Promise((res) => setTimeout(res, 50));
+      expect(seen.map((e) => e.topic)).toEqual(['activity.created', 'activity.updated']);
+      expect(seen[0].summary.activity_id).toBe(r.json.id);
+      expect(seen[1].summary).toMatchObject({ activity_id: r.json.id, activity_type: 'comment' });
+      // a failed request publishes nothing
+      await comment(hex(), { body: 'nowhere' });
+      await new Promise((res) => setTimeout(res, 50));
+      expect(seen).toHaveLength(2);
+    } finally {
+      off();
+    }
+  });
 });
