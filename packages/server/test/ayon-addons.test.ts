@@ -325,6 +325,36 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(topics).toEqual(expect.arrayContaining(['bundle.created', 'bundle.updated', 'bundle.deleted']));
   });
 
+  it('concurrent writers leave exactly one production bundle', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `race${i}_${A}`);
+    const res = await Promise.all(names.map((n) => call('POST', '/api/bundles', { body: { name: n, addons: { [A]: '1.1.0' }, installerVersion: '1.0.0', isProduction: true } })));
+    expect(res.map((r) => r.status)).toEqual(names.map(() => 201));
+    const l = (await call('GET', '/api/bundles')).json;
+    expect(l.bundles.filter((b: any) => b.isProduction).length).toBe(1);
+    const flips = await Promise.all(names.map((n) => call('PATCH', `/api/bundles/${n}`, { body: { isStaging: true } })));
+    expect(flips.map((r) => r.status)).toEqual(names.map(() => 204));
+    expect((await call('GET', '/api/bundles')).json.bundles.filter((b: any) => b.isStaging).length).toBe(1);
+  });
+
+  it('a project deleted and made again under the same name starts without the old project overrides', async () => {
+    const Q = `re_${randomBytes(3).toString('hex')}`;
+    expect((await call('POST', '/api/projects', { body: { name: Q, code: Q } })).status).toBe(201);
+    expect((await call('POST', `/api/addons/${A}/1.1.0/settings/${Q}`, { body: { threads: 33 } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${A}/1.1.0/settings/${Q}`)).json.threads).toBe(33);
+    expect((await call('DELETE', `/api/projects/${Q}`)).status).toBe(204);
+    // the purge runs in the background: the name is free once it has finished
+    let made = 0;
+    for (let i = 0; i < 100 && made !== 201; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      made = (await call('POST', '/api/projects', { body: { name: Q, code: Q } })).status;
+    }
+    expect(made).toBe(201);
+    const after = await call('GET', `/api/addons/${A}/1.1.0/settings/${Q}`);
+    expect(after.status).toBe(200);
+    expect(after.json.threads).toBe(8);
+    expect((await call('GET', `/api/addons/${A}/1.1.0/rawOverrides/${Q}`)).json).toEqual({});
+  });
+
   it('deletes an addon version and a whole addon with their files (admins only)', async () => {
     expect((await call('DELETE', `/api/addons/${A}/1.0.0`, { token: userToken })).status).toBe(403);
     expect((await call('DELETE', `/api/addons/${A}/1.0.0?purge=true`)).status).toBe(204);

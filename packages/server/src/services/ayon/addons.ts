@@ -150,6 +150,17 @@ export function createAddonsService(core: AyonCoreDeps) {
 
   const addonKey = (name: string, version: string, generation: string) => `addons/${name}/${version}/${generation}`;
 
+  core.bus.subscribe('ayon.event', (e: unknown) => {
+    const ev = e as { topic?: string; project?: string | null; createdAt?: number };
+    if (ev?.topic !== 'entity.project.deleted' || !ev.project) return;
+    db.deleteFrom('ayon_addon_settings')
+      .where('project_name', '=', ev.project)
+      .where('scope', 'in', ['project', 'project_site'])
+      .where('updated_at', '<=', ev.createdAt ?? Date.now())
+      .execute()
+      .catch(() => {});
+  });
+
   async function emit(q: Db, list: AyonEventInput[]) {
     return events.dispatch(q, list);
   }
@@ -212,15 +223,15 @@ export function createAddonsService(core: AyonCoreDeps) {
     const existing = await getAddon(name, version);
     if (existing && !opts.overwrite) throw new AyonError(409, `Addon ${name} ${version} is already installed`);
 
-    // extract and check every file before storing any
+    // pass 1: inflate and check every file (sizes, CRC) before storing any; keep only the
+    // settings files. Pass 2 inflates again while storing, so memory stays one entry wide.
     const files = entries.filter((e) => !e.isDir && e.name.startsWith(root) && e.name.length > root.length);
     const contents = new Map<string, Buffer>();
-    let inflated = 0;
+    const SETTINGS_FILES = new Set(['settings/schema.json', 'settings/defaults.json', 'settings/site_schema.json', 'settings/site_defaults.json']);
     for (const e of files) {
       const b = read(e);
-      inflated += b.length;
-      if (inflated > ADDON_LIMITS.maxTotalBytes) throw new AyonError(400, 'Invalid addon zip: uncompressed content too large');
-      contents.set(e.name.slice(root.length), b);
+      const path = e.name.slice(root.length);
+      if (SETTINGS_FILES.has(path)) contents.set(path, b);
     }
     const schema = jsonFile('settings/schema.json', contents.get('settings/schema.json'));
     const defaultsFile = jsonFile('settings/defaults.json', contents.get('settings/defaults.json'));
@@ -242,9 +253,10 @@ export function createAddonsService(core: AyonCoreDeps) {
     try {
       await blobs.put(`${prefix}/package.zip`, zip, { contentType: 'application/zip' });
       let n = 0;
-      for (const [path, b] of contents) {
+      for (const e of files) {
+        const b = read(e);
         await blobs.put(`${prefix}/files/${n}`, b);
-        fileMap[path] = [n, b.length];
+        fileMap[e.name.slice(root.length)] = [n, b.length];
         n++;
       }
     } catch (e) {
@@ -417,7 +429,12 @@ export function createAddonsService(core: AyonCoreDeps) {
 
   // ------------------------------------------------------------------------------ settings storage
 
-  type Key = { scope: 'studio' | 'project' | 'project_site' | 'site'; project?: string; variant?: string; site?: string; user?: string };
+  /**
+   * A stored row's key. `since`: the project's creation time — rows older than it belong to an
+   * earlier project of the same name (deleted since) and are ignored, then overwritten.
+   */
+  type Key = { scope: 'studio' | 'project' | 'project_site' | 'site'; project?: string; since?: number; variant?: string; site?: string; user?: string };
+  type Proj = { name: string; createdAt: number };
 
   const keyWhere = (a: { name: string; version: string }, k: Key) => ({
     addon_name: a.name,
@@ -433,7 +450,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     const w = keyWhere(a, k);
     const r = await q
       .selectFrom('ayon_addon_settings')
-      .select('data')
+      .select(['data', 'updated_at'])
       .where('addon_name', '=', w.addon_name)
       .where('addon_version', '=', w.addon_version)
       .where('scope', '=', w.scope)
@@ -442,7 +459,8 @@ export function createAddonsService(core: AyonCoreDeps) {
       .where('site_id', '=', w.site_id)
       .where('user_name', '=', w.user_name)
       .executeTakeFirst();
-    return r ? parseJson<Obj>(r.data, {}) : null;
+    if (!r || (k.since !== undefined && Number(r.updated_at) < k.since)) return null;
+    return parseJson<Obj>(r.data, {});
   }
 
   /** Writes (or with null deletes) one stored override/value row; returns the previous data. */
@@ -480,11 +498,11 @@ export function createAddonsService(core: AyonCoreDeps) {
   async function studioSettings(a: AddonRecord, variant: string): Promise<Obj> {
     return mergeSettings(a.defaults, await readStored(a, { scope: 'studio', variant }));
   }
-  async function projectSettings(a: AddonRecord, project: string, variant: string): Promise<Obj> {
-    return mergeSettings(await studioSettings(a, variant), await readStored(a, { scope: 'project', project, variant }));
+  async function projectSettings(a: AddonRecord, p: Proj, variant: string): Promise<Obj> {
+    return mergeSettings(await studioSettings(a, variant), await readStored(a, { scope: 'project', project: p.name, since: p.createdAt, variant }));
   }
-  async function projectSiteSettings(a: AddonRecord, project: string, variant: string, site: string, user: string): Promise<Obj> {
-    return mergeSettings(await projectSettings(a, project, variant), await readStored(a, { scope: 'project_site', project, site, user }));
+  async function projectSiteSettings(a: AddonRecord, p: Proj, variant: string, site: string, user: string): Promise<Obj> {
+    return mergeSettings(await projectSettings(a, p, variant), await readStored(a, { scope: 'project_site', project: p.name, since: p.createdAt, site, user }));
   }
   async function siteValues(a: AddonRecord, site: string, user: string): Promise<Obj> {
     return mergeSettings(a.siteDefaults, await readStored(a, { scope: 'site', site, user }));
@@ -518,7 +536,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     if (a.schema === null) throw notFound(`Settings for ${name} ${version} not found`);
     const site = q.site_id || q.site;
     const variant = variantOf(q.variant);
-    return site ? projectSiteSettings(a, p.name, variant, site, actor.name) : projectSettings(a, p.name, variant);
+    return site ? projectSiteSettings(a, p, variant, site, actor.name) : projectSettings(a, p, variant);
   }
 
   function pinsOf(payload: Obj) {
@@ -590,11 +608,11 @@ export function createAddonsService(core: AyonCoreDeps) {
     const variant = variantOf(q.variant);
     const { pins, unpins, values } = pinsOf(payload);
     const full = validated(a, values);
-    const k: Key = site ? { scope: 'project_site', project: p.name, site, user: actor.name } : { scope: 'project', project: p.name, variant };
+    const k: Key = site ? { scope: 'project_site', project: p.name, since: p.createdAt, site, user: actor.name } : { scope: 'project', project: p.name, since: p.createdAt, variant };
     const existing = (await readStored(a, k)) ?? {};
-    const original = site ? await projectSiteSettings(a, p.name, variant, site, actor.name) : await projectSettings(a, p.name, variant);
     // the original at this level already holds the existing overrides of this level
-    await saveOverrides(actor, a, { ...k, variant: site ? undefined : variant }, extractOverrides(original, full, existing, pins, unpins));
+    const original = site ? await projectSiteSettings(a, p, variant, site, actor.name) : await projectSettings(a, p, variant);
+    await saveOverrides(actor, a, k, extractOverrides(original, full, existing, pins, unpins));
   }
 
   async function overridesKey(actor: AyonActor, name: string, version: string, project: string | undefined, q: Record<string, string | undefined>, write: boolean) {
@@ -603,12 +621,12 @@ export function createAddonsService(core: AyonCoreDeps) {
     const site = q.site_id || q.site;
     if (!project) {
       if (!actor.isManager) throw forbidden();
-      return { a, k: { scope: 'studio', variant } as Key, variant };
+      return { a, k: { scope: 'studio', variant } as Key, variant, p: null };
     }
     const p = await projects.resolve(actor, project);
-    if (site) return { a, k: { scope: 'project_site', project: p.name, site, user: actor.name } as Key, variant };
+    if (site) return { a, k: { scope: 'project_site', project: p.name, since: p.createdAt, site, user: actor.name } as Key, variant, p };
     if (write && !actor.isManager) throw forbidden('Only managers can change project settings');
-    return { a, k: { scope: 'project', project: p.name, variant } as Key, variant };
+    return { a, k: { scope: 'project', project: p.name, since: p.createdAt, variant } as Key, variant, p };
   }
 
   async function getOverrides(actor: AyonActor, name: string, version: string, project: string | undefined, q: Record<string, string | undefined>) {
@@ -616,7 +634,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     if (a.schema === null) return {};
     const src = q.as && q.as !== version ? await requireAddon(name, q.as) : a;
     const out: Obj = listOverrides((await readStored(src, { scope: 'studio', variant })) ?? {}, 'studio');
-    if (k.scope !== 'studio') Object.assign(out, listOverrides((await readStored(src, { scope: 'project', project: k.project, variant })) ?? {}, 'project'));
+    if (k.scope !== 'studio') Object.assign(out, listOverrides((await readStored(src, { scope: 'project', project: k.project, since: k.since, variant })) ?? {}, 'project'));
     if (k.scope === 'project_site') Object.assign(out, listOverrides((await readStored(src, k)) ?? {}, 'site'));
     return out;
   }
@@ -627,7 +645,7 @@ export function createAddonsService(core: AyonCoreDeps) {
   }
 
   async function modifyOverrides(actor: AyonActor, name: string, version: string, project: string | undefined, q: Record<string, string | undefined>, body: Obj) {
-    const { a, k, variant } = await overridesKey(actor, name, version, project, q, true);
+    const { a, k, variant, p } = await overridesKey(actor, name, version, project, q, true);
     const action = body.action;
     const path = body.path;
     if ((action !== 'delete' && action !== 'pin') || !Array.isArray(path) || !path.length || !path.every((x) => typeof x === 'string'))
@@ -639,8 +657,8 @@ export function createAddonsService(core: AyonCoreDeps) {
         k.scope === 'studio'
           ? await studioSettings(a, variant)
           : k.scope === 'project'
-            ? await projectSettings(a, k.project!, variant)
-            : await projectSiteSettings(a, k.project!, variant, k.site!, k.user!);
+            ? await projectSettings(a, p!, variant)
+            : await projectSiteSettings(a, p!, variant, k.site!, k.user!);
       const v = getPath(current, path as string[]);
       if (v === undefined) throw badRequest(`Settings path ${(path as string[]).join('/')} not found`);
       setPath(existing, path as string[], v);
@@ -686,8 +704,9 @@ export function createAddonsService(core: AyonCoreDeps) {
     const site = q.site_id || q.site || undefined;
     let bundleName = q.bundle_name || undefined;
     if (bundleName !== undefined && !NAME_RE.test(bundleName)) throw validation(`Request validation error in [GET] /api/settings`, [{ loc: ['query', 'bundle_name'], msg: 'invalid bundle name', type: 'value_error.str.regex' }]);
-    let project: string | undefined;
-    if (q.project_name) project = (await projects.resolve(actor, q.project_name)).name;
+    let proj: Proj | undefined;
+    if (q.project_name) proj = await projects.resolve(actor, q.project_name);
+    const project = proj?.name;
     let b;
     if (variant !== 'production' && variant !== 'staging') b = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', variant).executeTakeFirst();
     else if (!bundleName) b = await db.selectFrom('ayon_bundles').selectAll().where(variant === 'production' ? 'is_production' : 'is_staging', '=', 1).executeTakeFirst();
@@ -719,14 +738,14 @@ export function createAddonsService(core: AyonCoreDeps) {
         const studioOv = await readStored(a, { scope: 'studio', variant });
         item.hasStudioOverrides = !!studioOv && Object.keys(studioOv).length > 0;
         if (project) {
-          const pov = await readStored(a, { scope: 'project', project, variant });
+          const pov = await readStored(a, { scope: 'project', project, since: proj!.createdAt, variant });
           item.hasProjectOverrides = !!pov && Object.keys(pov).length > 0;
           if (site) {
-            const sov = await readStored(a, { scope: 'project_site', project, site, user: actor.name });
+            const sov = await readStored(a, { scope: 'project_site', project, since: proj!.createdAt, site, user: actor.name });
             item.hasProjectSiteOverrides = !!sov && Object.keys(sov).length > 0;
           }
         }
-        item.settings = q.summary === 'true' ? {} : project ? (site ? await projectSiteSettings(a, project, variant, site, actor.name) : await projectSettings(a, project, variant)) : await studioSettings(a, variant);
+        item.settings = q.summary === 'true' ? {} : proj ? (site ? await projectSiteSettings(a, proj, variant, site, actor.name) : await projectSettings(a, proj, variant)) : await studioSettings(a, variant);
       } else item.settings = {};
       if (site && a.siteSchema !== null) item.siteSettings = await siteValues(a, site, actor.name);
       items.push(item);
@@ -814,11 +833,11 @@ export function createAddonsService(core: AyonCoreDeps) {
   }
 
   /** AYON's check_bundle: every addon version installed, compatibility declared by the packages honoured. */
-  async function checkBundle(b: Pick<BundleRecord, 'addons' | 'installerVersion'>) {
+  async function checkBundle(b: Pick<BundleRecord, 'addons' | 'installerVersion'>, q: Db = db) {
     const issues: Obj[] = [];
     for (const [addonName, addonVersion] of Object.entries(b.addons)) {
       if (!addonVersion || addonVersion === '__inherit__' || addonVersion === '__disable__') continue;
-      const a = await getAddon(addonName, addonVersion);
+      const a = await getAddon(addonName, addonVersion, q);
       if (!a) {
         issues.push({ severity: 'error', addon: addonName, message: `${addonName} ${addonVersion} is not active`, requiredAddon: addonName });
         continue;
@@ -890,38 +909,43 @@ export function createAddonsService(core: AyonCoreDeps) {
       ...(Object.keys(b.addonDevelopment).length ? { addon_development: b.addonDevelopment } : {}),
     };
     let recs;
-    try {
-      recs = await db.transaction().execute(async (tx) => {
-        if (b.isProduction) await tx.updateTable('ayon_bundles').set({ is_production: 0 }).where('is_production', '=', 1).execute();
-        if (b.isStaging) await tx.updateTable('ayon_bundles').set({ is_staging: 0 }).where('is_staging', '=', 1).execute();
-        if (b.activeUser) await tx.updateTable('ayon_bundles').set({ active_user: null }).where('active_user', '=', b.activeUser).execute();
-        await tx
-          .insertInto('ayon_bundles')
-          .values({
-            name: b.name,
-            data: JSON.stringify(data),
-            is_production: b.isProduction ? 1 : 0,
-            is_staging: b.isStaging ? 1 : 0,
-            is_dev: b.isDev ? 1 : 0,
-            is_archived: 0,
-            active_user: b.activeUser,
-            created_at: b.createdAt,
-          })
-          .execute();
-        const stat = b.isProduction ? ' production' : b.isStaging ? ' staging' : b.isDev ? ' development' : '';
-        return emit(tx, [
-          {
-            topic: 'bundle.created',
-            user: actor.name,
-            description: `New${stat} bundle '${b.name}' created`,
-            summary: { name: b.name, isProduction: b.isProduction, isStaging: b.isStaging, isDev: b.isDev },
-            payload: data,
-          },
-        ]);
-      });
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new AyonError(409, `Bundle ${b.name} already exists`, 'constraint-violation');
-      throw e;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        recs = await db.transaction().execute(async (tx) => {
+          if (b.isProduction) await tx.updateTable('ayon_bundles').set({ is_production: 0 }).where('is_production', '=', 1).execute();
+          if (b.isStaging) await tx.updateTable('ayon_bundles').set({ is_staging: 0 }).where('is_staging', '=', 1).execute();
+          if (b.activeUser) await tx.updateTable('ayon_bundles').set({ active_user: null }).where('active_user', '=', b.activeUser).execute();
+          await tx
+            .insertInto('ayon_bundles')
+            .values({
+              name: b.name,
+              data: JSON.stringify(data),
+              is_production: b.isProduction ? 1 : 0,
+              is_staging: b.isStaging ? 1 : 0,
+              is_dev: b.isDev ? 1 : 0,
+              is_archived: 0,
+              active_user: b.activeUser,
+              created_at: b.createdAt,
+            })
+            .execute();
+          const stat = b.isProduction ? ' production' : b.isStaging ? ' staging' : b.isDev ? ' development' : '';
+          return emit(tx, [
+            {
+              topic: 'bundle.created',
+              user: actor.name,
+              description: `New${stat} bundle '${b.name}' created`,
+              summary: { name: b.name, isProduction: b.isProduction, isStaging: b.isStaging, isDev: b.isDev },
+              payload: data,
+            },
+          ]);
+        });
+        break;
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        // a concurrent writer took the production/staging flag first: take it over, once more
+        const same = await db.selectFrom('ayon_bundles').select('name').where('name', '=', b.name).executeTakeFirst();
+        if (same || attempt >= 3) throw new AyonError(409, `Bundle ${b.name} already exists`, 'constraint-violation');
+      }
     }
     events.publish(recs);
   }
@@ -937,7 +961,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     const pDev = flag(body.isDev, 'isDev');
     const iv = body.installerVersion;
     if (iv !== undefined && iv !== null && typeof iv !== 'string') throw validation('Request validation error', [{ loc: ['body', 'installerVersion'], msg: 'str type expected', type: 'type_error.str' }]);
-    const recs = await db.transaction().execute(async (tx) => {
+    const run = () => db.transaction().execute(async (tx) => {
       const r = await tx.selectFrom('ayon_bundles').selectAll().where('name', '=', name).executeTakeFirst();
       if (!r) throw notFound('Bundle not found');
       const b = rowToBundle(r);
@@ -967,7 +991,7 @@ export function createAddonsService(core: AyonCoreDeps) {
         b.addons = addons;
       }
       if (!force) {
-        const res = await checkBundle(b);
+        const res = await checkBundle(b, tx);
         if (!res.success) throw badRequest(checkMessage(res));
       }
       if (pArch !== undefined) b.isArchived = pArch;
@@ -1010,6 +1034,16 @@ export function createAddonsService(core: AyonCoreDeps) {
         },
       ]);
     });
+    let recs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        recs = await run();
+        break;
+      } catch (e) {
+        // a concurrent writer took the production/staging flag first: take it over
+        if (!isUniqueViolation(e) || attempt >= 3) throw e;
+      }
+    }
     events.publish(recs);
   }
 

@@ -6,12 +6,13 @@
  *   `files/<n>`); `files` maps package paths to those numbers, so file names never become blob keys
  *   and a reinstall (new generation) replaces the whole package at once. Settings schema/defaults
  *   are copied here from the package (they are read on every settings request).
- * - ayon_bundles: AYON's bundles table (flags as columns, the rest in `data`).
+ * - ayon_bundles: AYON's bundles table (flags as columns, the rest in `data`); partial unique indexes
+ *   keep one production and one staging bundle.
  * - ayon_addon_settings: every stored override, keyed by scope: `studio` (variant), `project`
  *   (project + variant), `project_site` (project + site + user) and `site` (site + user). Unused key
  *   columns hold ''.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MigrationContext } from './index.js';
 
 export async function up(db: Kysely<any>, { bigint, bool }: MigrationContext): Promise<void> {
@@ -46,6 +47,16 @@ export async function up(db: Kysely<any>, { bigint, bool }: MigrationContext): P
     .addColumn('active_user', 'varchar(128)')
     .addColumn('created_at', bigint, (c) => c.notNull())
     .execute();
+  // at most one production and one staging bundle, whatever concurrent writers do
+  for (const flag of ['is_production', 'is_staging']) {
+    await db.schema
+      .createIndex(`ayon_bundles_one_${flag.slice(3)}`)
+      .on('ayon_bundles')
+      .column(flag)
+      .unique()
+      .where(sql.ref(flag), '=', 1)
+      .execute();
+  }
 
   await db.schema
     .createTable('ayon_addon_settings')
