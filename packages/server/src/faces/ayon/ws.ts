@@ -86,6 +86,8 @@ export const DEFAULT_AYON_WS_SETTINGS: AyonWsSettings = {
 /** Read when a socket opens; tests shorten the timings here (internal, not a user setting). */
 export const ayonWsSettings: AyonWsSettings = { ...DEFAULT_AYON_WS_SETTINGS };
 
+const MAX_PENDING_AUTH = 4;
+
 export const ALWAYS_SUBSCRIBE = ['server.started', 'server.restart_requested', 'heartbeat'];
 export const GUEST_TOPICS = ['activity.created', 'heartbeat', 'activity.updated', 'entity.version.updated'];
 
@@ -99,6 +101,8 @@ interface Sock {
   topics: string[];
   project: string | null;
   failures: number;
+  /** auth messages waiting to be checked */
+  pending: number;
   queue: Promise<void>;
   closed: boolean;
   authTimer?: NodeJS.Timeout;
@@ -249,11 +253,17 @@ export async function ayonWebSocket(app: FastifyInstance, opts: { services: Serv
       return;
     }
     if (!isPlainObject(msg) || msg.topic !== 'auth' || msg.token === undefined || msg.token === null) return;
-    s.queue = s.queue.then(() => authorize(s, msg as Record<string, unknown>)).catch((err) => app.log.warn({ err }, 'AYON /ws: authentication failed'));
+    // a client sending auth messages faster than they are checked: the extra ones are ignored
+    if (s.pending >= MAX_PENDING_AUTH) return;
+    s.pending++;
+    s.queue = s.queue
+      .then(() => authorize(s, msg as Record<string, unknown>))
+      .catch((err) => app.log.warn({ err }, 'AYON /ws: authentication failed'))
+      .finally(() => s.pending--);
   }
 
   function accept(ws: WsSocket) {
-    const s: Sock = { ws, actor: null, token: null, topics: [], project: null, failures: 0, queue: Promise.resolve(), closed: false };
+    const s: Sock = { ws, actor: null, token: null, topics: [], project: null, failures: 0, pending: 0, queue: Promise.resolve(), closed: false };
     sockets.add(s);
     s.authTimer = setTimeout(() => {
       if (!s.actor) close(s, 1000, 'Not authorised');
