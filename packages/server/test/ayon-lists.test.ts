@@ -299,6 +299,25 @@ describe.each(storeKinds)('AYON entity lists on %s', (kind) => {
     expect((await call('DELETE', L(`/${own}`), as('alice'))).status).toBe(204);
   });
 
+  it('guests: only lists that name them (guest:<email>) or all guests, metadata only, trimmed, never writing', async () => {
+    expect((await call('PUT', '/api/users/gina', { body: { password: 'gina-password-1', attrib: { email: 'gina@example.com' }, data: { isGuest: true, accessGroups: { [P]: ['viewer'] } } } })).status).toBe(204);
+    const gina = (await call('POST', '/api/auth/login', { body: { name: 'gina', password: 'gina-password-1' }, token: null })).json.token;
+    const hidden = await newList({ label: 'Not for guests' });
+    const named = await newList({ label: 'For Gina', access: { 'guest:gina@example.com': 10, alice: 20 }, data: { secret: 1 }, items: [{ entityId: versions[0] }] });
+    const all = await newList({ label: 'For all guests', access: { __guests__: 10 } });
+    const seen = (await gql(LISTS, { ids: [hidden, named, all] }, gina)).data.project.entityLists.edges.map((e: any) => e.node);
+    expect(seen.map((n: any) => n.id)).toEqual([named, all]);
+    expect(seen[0].data).toBe('{}');
+    expect(seen[0].items.edges.map((e: any) => e.entityId)).toEqual([versions[0]]);
+    expect((await call('GET', L(`/${named}`), { token: gina })).status).toBe(403); // items need metadataOnly
+    const meta = await call('GET', L(`/${named}?metadataOnly=true`), { token: gina });
+    expect(meta.status).toBe(200);
+    expect(meta.json).toMatchObject({ id: named, owner: null, createdBy: null, data: {}, access: { 'guest:gina@example.com': 10 }, accessLevel: 10, items: [] });
+    expect((await call('GET', L(`/${hidden}?metadataOnly=true`), { token: gina })).status).toBe(403);
+    expect((await call('POST', L(`/${named}/items`), { body: { entityId: versions[1] }, token: gina })).status).toBe(403);
+    expect((await call('POST', L(), { body: { entityType: 'version', label: 'guest list' }, token: gina })).status).toBe(403);
+  });
+
   it('concurrent item writers to one list lose nothing (positions stay 0…n-1)', async () => {
     const id = await newList({ label: 'Busy' });
     const res = await Promise.all(Array.from({ length: 12 }, (_, i) => call('POST', L(`/${id}/items`), { body: { entityId: versions[i % versions.length] } })));
