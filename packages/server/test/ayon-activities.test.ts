@@ -422,4 +422,13 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
       off();
     }
   });
+
+  it('a client timestamp dates the activity: it sorts where it belongs in the feed', async () => {
+    const old = await comment(sub, { body: 'back then', timestamp: '2001-02-03T04:05:06+00:00' }, {}, 'folder');
+    expect(old.status).toBe(201);
+    const now = await comment(sub, { body: 'today' }, {}, 'folder');
+    const edges = (await gql({ entityIds: [sub], activityTypes: ['comment'] })).data.project.activities.edges;
+    expect(edges.map((e: any) => e.node.activityId)).toEqual([old.json.id, now.json.id]);
+    expect(Date.parse(edges[0].node.createdAt)).toBe(Date.parse('2001-02-03T04:05:06Z'));
+  });
 });
