@@ -431,4 +431,18 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
     expect(edges.map((e: any) => e.node.activityId)).toEqual([old.json.id, now.json.id]);
     expect(Date.parse(edges[0].node.createdAt)).toBe(Date.parse('2001-02-03T04:05:06Z'));
   });
+
+  it('feed filters by tags, authors and checklists', async () => {
+    const tagged = await comment(sub, { body: '- [ ] check me', tags: ['review_me', 'xzy'] }, as('bob'), 'folder');
+    expect(tagged.status).toBe(201);
+    const q = async (args: string) =>
+      (await call('POST', '/graphql', { body: { query: `{ project(name: "${P}") { activities(entityIds: ["${sub}"], referenceTypes: ["origin"], ${args}) { edges { node { activityId } } } } }` } })).json;
+    expect((await q('tags: ["review_me"]')).data.project.activities.edges.map((e: any) => e.node.activityId)).toEqual([tagged.json.id]);
+    expect((await q('tags: ["xzy", "review_me"]')).data.project.activities.edges).toHaveLength(1);
+    expect((await q('tags: ["x_y"]')).data.project.activities.edges).toEqual([]); // _ is not a wildcard
+    expect((await q('tags: ["review"]')).data.project.activities.edges).toEqual([]);
+    expect((await q('authors: ["bob"], activityTypes: ["comment"]')).data.project.activities.edges.map((e: any) => e.node.activityId)).toEqual([tagged.json.id]);
+    expect((await q('activityTypes: ["checklist"]')).data.project.activities.edges.map((e: any) => e.node.activityId)).toEqual([tagged.json.id]);
+    expect((await q('filter: "{}"')).errors[0].message).toMatch(/not supported/);
+  });
 });
