@@ -147,6 +147,14 @@ def test_graphql_paging_of_lists_and_items(ayon, project, versions):
         after = res["pageInfo"]["endCursor"]
     assert [e for e, _ in seen] == v and all(a == b for a, b in seen)
 
+    # more than one page of items (300) in two lists: the client pages the items of one list to the end, then moves on
+    big = [ayon.create_entity_list(project, "version", f"Big {n}", items=[{"entityId": v[i % len(v)], "label": str(i)} for i in range(320 + n)]) for n in range(2)]
+    got = {lst["id"]: lst for lst in ayon.get_entity_lists(project, list_ids=big, fields={"id", "items.id", "items.position", "items.label", "items.entityId"})}
+    for n, lid in enumerate(big):
+        labels = [i["label"] for i in sorted(got[lid]["items"], key=lambda i: i["position"])]
+        assert labels == [str(i) for i in range(320 + n)]
+        assert len({i["id"] for i in got[lid]["items"]}) == 320 + n
+
     all_ids = {lst["id"] for lst in ayon.get_entity_lists(project, fields={"id"})}
     assert set(ids) <= all_ids
     assert list(ayon.get_entity_lists(project, list_ids=[])) == []
