@@ -12,7 +12,8 @@
 //      byte and to the end (median / max), and getobjects (specklepy's receive) for the same ids.
 //   3. one big part — a single ~100 MB multipart part (plain JSON, the largest part the default
 //      limit accepts as sent) and a gzip part inflating to ~100 MB; the server's VmRSS is sampled
-//      from /proc every 20 ms while it receives and stores the part: baseline, peak, and time.
+//      from /proc every 20 ms while it receives and stores the part: baseline, peak, and time; meanwhile
+//      another client reads the project (GraphQL) one request after the other: median and max wait.
 //
 // Usage: node bench/objects-bench.mjs [--objects 100000] [--runs 10] [--big-mb 100] [--pg]
 // --pg: also on PostgreSQL (BENCH_PG_URL, default postgres://atrium@127.0.0.1:54329/postgres; a fresh
@@ -276,13 +277,28 @@ async function bigPart(s, type, data) {
   const base = rssKb(s.pid);
   let peak = base;
   const timer = setInterval(() => (peak = Math.max(peak, rssKb(s.pid))), 20);
+  // meanwhile another client keeps reading (specklepy's project query, one at a time): how long do reads wait?
+  const reads = [];
+  let uploading = true;
+  const reader = (async () => {
+    const body = JSON.stringify({ query: `query { project(id: "${s.projectId}") { id name } }` });
+    while (uploading) {
+      const t = performance.now();
+      const q = await request(s.port, 'POST', '/graphql', { headers: { ...auth(s), 'content-type': 'application/json' }, body });
+      if (q.status !== 200) throw new Error(`read during upload: ${q.status}`);
+      reads.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
   const t0 = performance.now();
   const r = await request(s.port, 'POST', `/objects/${s.projectId}`, { headers: { ...auth(s), 'content-type': mp.type }, body: mp.body });
   const ms = performance.now() - t0;
+  uploading = false;
+  await reader;
   clearInterval(timer);
   peak = Math.max(peak, rssKb(s.pid));
   if (r.status !== 201) throw new Error(`big part: ${r.status} ${r.body}`);
-  return { ms, baseMb: base / 1024, peakMb: peak / 1024 };
+  return { ms, baseMb: base / 1024, peakMb: peak / 1024, reads: reads.length, readMedian: median(reads), readMax: Math.max(...reads) };
 }
 
 function bigObjects(targetBytes, tag) {
@@ -327,13 +343,13 @@ async function runOn(label, dbUrl) {
     const plainBody = Buffer.from(`[${plain.join(',')}]`);
     const p = await bigPart(s, 'application/json', plainBody);
     console.log(
-      `one ${(plainBody.length / 1e6).toFixed(0)} MB plain part (${plain.length} objects): ${(p.ms / 1000).toFixed(2)} s, server RSS ${p.baseMb.toFixed(0)} MB before, peak ${p.peakMb.toFixed(0)} MB`,
+      `one ${(plainBody.length / 1e6).toFixed(0)} MB plain part (${plain.length} objects): ${(p.ms / 1000).toFixed(2)} s, server RSS ${p.baseMb.toFixed(0)} MB before, peak ${p.peakMb.toFixed(0)} MB; ${p.reads} project reads meanwhile: median ${p.readMedian.toFixed(0)} ms, max ${p.readMax.toFixed(0)} ms`,
     );
     const gzObjs = bigObjects(BIG_MB * 1e6, `${label}-gzip`);
     const gzBody = zlib.gzipSync(`[${gzObjs.join(',')}]`, { level: 1 });
     const g = await bigPart(s, 'application/gzip', gzBody);
     console.log(
-      `one gzip part, ${(gzBody.length / 1e6).toFixed(0)} MB inflating to ${BIG_MB} MB (${gzObjs.length} objects): ${(g.ms / 1000).toFixed(2)} s, server RSS ${g.baseMb.toFixed(0)} MB before, peak ${g.peakMb.toFixed(0)} MB`,
+      `one gzip part, ${(gzBody.length / 1e6).toFixed(0)} MB inflating to ${BIG_MB} MB (${gzObjs.length} objects): ${(g.ms / 1000).toFixed(2)} s, server RSS ${g.baseMb.toFixed(0)} MB before, peak ${g.peakMb.toFixed(0)} MB; ${g.reads} project reads meanwhile: median ${g.readMedian.toFixed(0)} ms, max ${g.readMax.toFixed(0)} ms`,
     );
   } finally {
     await s.stop();
