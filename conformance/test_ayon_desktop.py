@@ -338,3 +338,17 @@ def test_launcher_token_take_and_abort_round_trip(ayon, project):
     ayon.abort_action(token, "Maya is not installed")
     ev = ayon.get_event(taken["eventId"])
     assert ev["status"] == "aborted" and ev["description"] == "Maya is not installed"
+
+
+def test_upload_larger_than_the_declared_size_is_refused_with_400(ayon, tmp_path):
+    src, data = _payload(tmp_path, 3_000_000)
+    filename = f"ayon_{uid()[:10]}_linux.zip"
+    ayon.create_dependency_package(
+        filename=filename, python_modules={}, source_addons={}, installer_version="1.0.0",
+        checksum=hashlib.md5(data).hexdigest(), checksum_algorithm="md5", file_size=1000, platform_name="linux",
+    )
+    with pytest.raises(requests.HTTPError) as e:
+        ayon.upload_dependency_package(src, filename)
+    assert _status(e) == 400
+    assert raw(ayon, "GET", f"/api/desktop/dependencyPackages/{filename}").status_code == 404
+    ayon.delete_dependency_package(filename)

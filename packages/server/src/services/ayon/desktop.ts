@@ -180,20 +180,18 @@ function present(row: PackageRow): Manifest {
   return { ...m, sources };
 }
 
-/** Hashes what flows through, counts it, and (optionally) stops once more than `limit` bytes came. */
+/** Hashes and counts what flows through (the blob store enforces the size limit). */
 class Digest extends Transform {
   readonly hash;
   bytes = 0;
-  constructor(
-    alg: string,
-    private readonly limit: number | undefined,
-  ) {
+  constructor(alg: string) {
     super();
     this.hash = createHash(alg);
+    // errors reach the blob store's put through the stream state; never crash the process as unhandled
+    this.on('error', () => {});
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
     this.bytes += chunk.length;
-    if (this.limit !== undefined && this.bytes > this.limit) return cb(new BlobTooLargeError(this.limit));
     this.hash.update(chunk);
     cb(null, chunk);
   }
@@ -348,7 +346,7 @@ export function createDesktopService(core: AyonCoreDeps) {
       const row = await requireRow(kind, filename);
       const m = present(row);
       const alg = algorithmOf(m);
-      const digest = new Digest(alg ?? 'sha256', m.size ?? undefined);
+      const digest = new Digest(alg ?? 'sha256');
       const key = `ayon/desktop/${kind === 'installer' ? 'installers' : 'dependency_packages'}/${randomUUID()}`;
       const drop = () => blobs.delete(key).catch(() => {});
       // a client that goes away mid-upload: the body errors, or closes without ending
@@ -359,9 +357,17 @@ export function createDesktopService(core: AyonCoreDeps) {
         if (!ended) digest.destroy(new AyonError(400, 'Upload interrupted; nothing was stored'));
       });
       body.pipe(digest);
+      // after a refusal mid-body, read the rest and throw it away: the client (requests) reads the
+      // answer only once it has sent everything, so it would otherwise wait on a stalled socket
+      const discard = () => {
+        const b = body as NodeJS.ReadableStream & { unpipe?: (d: NodeJS.WritableStream) => void };
+        b.unpipe?.(digest);
+        b.resume();
+      };
       try {
-        await blobs.put(key, digest, { contentType: 'application/octet-stream' });
+        await blobs.put(key, digest, { contentType: 'application/octet-stream', ...(m.size !== undefined ? { maxBytes: m.size } : {}) });
       } catch (err) {
+        discard();
         await drop();
         if (err instanceof BlobTooLargeError) throw new AyonError(400, `Upload is larger than the manifest's size (${m.size} bytes); nothing was stored`);
         throw err;
