@@ -203,6 +203,11 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
       const empty = await call('PUT', `/api/desktop/installers/${sized.filename}`, { raw: Buffer.alloc(0) });
       expect(empty.status).toBe(400);
       expect(desktopBlobs().length).toBe(before);
+      // far larger than declared: refused as soon as the limit is passed, the rest drained, the server lives on
+      const t0 = Date.now();
+      expect((await call('PUT', `/api/desktop/installers/${sized.filename}`, { raw: chunked(randomBytes(3_000_000)) })).status).toBe(400);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(desktopBlobs().length).toBe(before);
       // the right bytes then go through
       expect((await call('PUT', `/api/desktop/installers/${sized.filename}`, { raw: data })).status).toBe(204);
       expect(desktopBlobs().length).toBe(before + 1);
