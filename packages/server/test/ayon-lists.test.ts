@@ -318,6 +318,25 @@ describe.each(storeKinds)('AYON entity lists on %s', (kind) => {
     expect((await call('POST', L(), { body: { entityType: 'version', label: 'guest list' }, token: gina })).status).toBe(403);
   });
 
+  it('publishes entity_list events on the bus after the commit; a refused write publishes nothing', async () => {
+    const seen: any[] = [];
+    const off = srv.app.services.bus.subscribe('ayon.event', (e: any) => {
+      if (e.project === P && String(e.topic).startsWith('entity_list.')) seen.push(e);
+    });
+    try {
+      const id = await newList({ label: 'On the bus' });
+      expect((await call('POST', L(`/${id}/items`), { body: { entityId: versions[0] } })).status).toBe(201);
+      expect((await call('POST', L(`/${id}/items`), { body: { entityId: hex() } })).status).toBe(404);
+      expect((await call('DELETE', L(`/${id}`))).status).toBe(204);
+      await new Promise((res) => setTimeout(res, 50));
+      expect(seen.map((e) => e.topic)).toEqual(['entity_list.created', 'entity_list.changed', 'entity_list.deleted']);
+      expect(seen[1].summary).toEqual({ id, entity_list_type: 'generic', entity_type: 'version', label: 'On the bus', count: 1 });
+      expect(seen[2].summary).toMatchObject({ id, count: 1, entity_list_folder_id: null });
+    } finally {
+      off();
+    }
+  });
+
   it('concurrent item writers to one list lose nothing (positions stay 0…n-1)', async () => {
     const id = await newList({ label: 'Busy' });
     const res = await Promise.all(Array.from({ length: 12 }, (_, i) => call('POST', L(`/${id}/items`), { body: { entityId: versions[i % versions.length] } })));
