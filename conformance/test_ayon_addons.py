@@ -254,6 +254,9 @@ def test_settings_of_a_dev_bundle_variant(ayon, addon, bundle):
     ayon.set_addon_studio_settings(addon, "1.0.0", {"threads": 2}, variant=dev)
     assert ayon.get_addons_settings(variant=dev)[addon]["threads"] == 2
     assert ayon.get_addons_settings()[addon]["threads"] != 2
+    # the dev overrides copied to the staging variant of the production bundle's addon versions
+    ayon.migrate_settings_by_bundle(dev, bundle, dev, "staging")
+    assert ayon.get_addon_studio_settings(addon, "1.0.0", variant="staging")["threads"] == 2
     ayon.delete_bundle(dev)
 
 

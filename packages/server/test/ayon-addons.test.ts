@@ -153,6 +153,9 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(dup.status).toBe(409);
     expect(dup.json).toMatchObject({ code: 409 });
     expect((await install(addonZip(A, '1.0.0'), '?overwrite=true')).status).toBe(200);
+    const installs = await call('GET', '/api/addons/install');
+    expect(installs.json.restartRequired).toBe(false);
+    expect(installs.json.items[0]).toMatchObject({ id: expect.any(String), topic: 'addon.install', addonName: A, addonVersion: '1.0.0', status: 'finished' });
     expect((await install(addonZip(A, '1.1.0'), '', null)).status).toBe(401);
     expect((await install(addonZip(A, '1.1.0'), '', userToken)).status).toBe(403);
   });

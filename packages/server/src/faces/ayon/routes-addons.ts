@@ -83,6 +83,8 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
 
   // ------------------------------------------------------------------ listing and deletion
 
+  app.get('/api/addons/install', async (req) => addons.installEvents(actorOf(req)));
+
   app.get('/api/addons', async (req) => {
     const actor = actorOf(req);
     const prefix = (req as unknown as { ayonPrefix?: string }).ayonPrefix ?? '';
@@ -198,6 +200,7 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
   });
 
   app.get('/api/settings', async (req) => addons.allSettings(actorOf(req), q(req)));
+  app.post('/api/migrateSettingsByBundle', async (req) => addons.migrateSettingsByBundle(actorOf(req), bodyOf(req)));
 
   // ------------------------------------------------------------------ bundles
 

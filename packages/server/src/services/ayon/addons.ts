@@ -754,6 +754,79 @@ export function createAddonsService(core: AyonCoreDeps) {
     return { ...(project ? { projectName: project } : {}), bundleName, addons: items, inheritedAddons: [] as string[] };
   }
 
+  /**
+   * Copies the studio (and with `withProjects` the project) overrides of every addon present in both
+   * bundles from the source bundle's version and variant to the target's (AYON's
+   * migrateSettingsByBundle; an addon's own migration code cannot run here, so overrides are copied
+   * as they are and replace the target's).
+   */
+  async function migrateSettingsByBundle(actor: AyonActor, body: Obj) {
+    if (!actor.isAdmin) throw forbidden('Only admins can migrate bundle settings');
+    const str = (k: string) => {
+      const v = body[k];
+      if (typeof v !== 'string' || !v) throw validation('Request validation error', [{ loc: ['body', k], msg: 'field required', type: 'value_error.missing' }]);
+      return v;
+    };
+    const [sb, tb, sv, tv] = [str('sourceBundle'), str('targetBundle'), str('sourceVariant'), str('targetVariant')];
+    const withProjects = body.withProjects !== false;
+    if (!['production', 'staging'].includes(sv) && sb !== sv) throw badRequest('When source_variant is not production or staging, source_bundle must be the same as source_variant');
+    if (!['production', 'staging'].includes(tv) && tb !== tv) throw badRequest('When target_variant is not production or staging, target_bundle must be the same as target_variant');
+    const get = async (n: string) => {
+      const r = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', n).executeTakeFirst();
+      return r ? Object.fromEntries(Object.entries(rowToBundle(r).addons).filter(([, v]) => !!v)) as Record<string, string> : null;
+    };
+    const src = await get(sb);
+    const dst = await get(tb);
+    if (!src || !Object.keys(src).length) throw notFound(src ? `Source bundle ${sb} has no addons` : `Source bundle ${sb} not found`);
+    if (!dst || !Object.keys(dst).length) throw notFound(dst ? `Target bundle ${tb} has no addons` : `Target bundle ${tb} not found`);
+    const scopes = withProjects ? ['studio', 'project'] : ['studio'];
+    const recs = await db.transaction().execute(async (tx) => {
+      const evs: AyonEventInput[] = [];
+      for (const name of Object.keys(src).filter((n) => n in dst)) {
+        const [from, to] = [src[name], dst[name]];
+        if (!(await getAddon(name, from, tx)) || !(await getAddon(name, to, tx))) continue;
+        if (from === to && sv === tv) continue;
+        const rows = await tx.selectFrom('ayon_addon_settings').selectAll().where('addon_name', '=', name).where('addon_version', '=', from).where('scope', 'in', scopes).where('variant', '=', sv).execute();
+        await tx.deleteFrom('ayon_addon_settings').where('addon_name', '=', name).where('addon_version', '=', to).where('scope', 'in', scopes).where('variant', '=', tv).execute();
+        const now = Date.now();
+        for (const r of rows) await tx.insertInto('ayon_addon_settings').values({ ...r, addon_version: to, variant: tv, updated_at: now }).execute();
+        evs.push({
+          topic: 'settings.changed',
+          user: actor.name,
+          description: `${name} ${to} ${tv} overrides migrated from ${from} ${sv}`,
+          summary: { addon_name: name, addon_version: to, variant: tv, source_version: from, source_variant: sv },
+        });
+      }
+      return emit(tx, evs);
+    });
+    events.publish(recs);
+    return null;
+  }
+
+  /** The latest addon install events (AYON's GET /api/addons/install). */
+  async function installEvents(actor: AyonActor) {
+    void actor;
+    const rows = await db.selectFrom('ayon_events').selectAll().where('topic', 'in', ['addon.install', 'addon.install_from_url']).orderBy('updated_at', 'desc').limit(100).execute();
+    return {
+      items: rows.map((r) => {
+        const summary = parseJson<Obj>(r.summary, {});
+        return {
+          id: r.id,
+          topic: r.topic,
+          description: r.description,
+          addonName: summary.name ?? null,
+          addonVersion: summary.version ?? null,
+          user: r.user_name,
+          status: r.status,
+          createdAt: isoTime(Number(r.created_at)),
+          updatedAt: isoTime(Number(r.updated_at)),
+        };
+      }),
+      // nothing of an addon runs inside Atrium: installing never needs a restart
+      restartRequired: false,
+    };
+  }
+
   // ------------------------------------------------------------------------------ bundles
 
   async function listBundles(archived: boolean) {
@@ -1078,6 +1151,8 @@ export function createAddonsService(core: AyonCoreDeps) {
     getSiteSettings,
     setSiteSettings,
     allSettings,
+    migrateSettingsByBundle,
+    installEvents,
     listBundles,
     checkBundle: check,
     createBundle,
