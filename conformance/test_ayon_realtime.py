@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -263,7 +264,14 @@ def test_listener_on_another_server_process_receives_events(server, ayon, svc, p
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_services_and_hosts_with_the_unmodified_client(ayon, svc, ayon_url):
+def test_services_and_hosts_with_the_unmodified_client(ayon, svc, ayon_url, tmp_path):
+    # the addon whose services run: its package.py declares them (AYON copies the image from there)
+    zpath = tmp_path / "rtftrack.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("package.py", 'name = "rtftrack"\nversion = "1.2.3"\n'
+                   'services = {"leecher": {"image": "ynput/ayon-ftrack-leecher:1.2.3"}}\n')
+    ayon.upload_addon_zip(str(zpath))
+
     host = f"ash-{tag()}"
     hb = raw(svc["api"], "POST", "/api/hosts/heartbeat", json={"hostname": host, "health": {"cpu": 5, "mem": 50}, "services": []})
     assert hb.status_code == 200 and hb.json() == {"services": []}
@@ -271,11 +279,12 @@ def test_services_and_hosts_with_the_unmodified_client(ayon, svc, ayon_url):
     assert hosts[host]["health"] == {"cpu": 5, "mem": 50} and hosts[host]["lastSeen"]
 
     name = f"ftrack-{tag()}"
-    ayon.spawn_service(name, "ftrack", "1.2.3", "leecher", host, config={"env": {"A": "1"}, "memLimit": "1g"})
+    ayon.spawn_service(name, "rtftrack", "1.2.3", "leecher", host, config={"env": {"A": "1"}, "memLimit": "1g"})
     ayon.update_service(name, config={"ports": ["8080:80"]})
     services = {s["name"]: s for s in ayon.get_services()}
     s = services[name]
-    assert (s["addonName"], s["addonVersion"], s["service"], s["hostname"]) == ("ftrack", "1.2.3", "leecher", host)
+    assert (s["addonName"], s["addonVersion"], s["service"], s["hostname"]) == ("rtftrack", "1.2.3", "leecher", host)
+    assert s["data"]["image"] == "ynput/ayon-ftrack-leecher:1.2.3"
     assert s["shouldRun"] is True and s["isRunning"] is False
     assert s["data"]["env"] == {"A": "1"} and s["data"]["memLimit"] == "1g" and s["data"]["ports"] == ["8080:80"]
 
@@ -293,15 +302,18 @@ def test_services_and_hosts_with_the_unmodified_client(ayon, svc, ayon_url):
     artist.login(art, "rt-artist-password")
     assert artist.get_services() == []
     with pytest.raises(HTTPRequestError):
-        artist.spawn_service(f"x-{tag()}", "ftrack", "1.2.3", "leecher", host)
+        artist.spawn_service(f"x-{tag()}", "rtftrack", "1.2.3", "leecher", host)
     with pytest.raises(HTTPRequestError):
         artist.delete_service(name)
     # a user cannot send host heartbeats; bad bodies are AYON's 400
     assert raw(artist, "POST", "/api/hosts/heartbeat", json={"hostname": host, "health": {}}).status_code == 403
     assert raw(svc["api"], "POST", "/api/hosts/heartbeat", json={"hostname": host}).status_code == 400
-    # a service on a host that never sent a heartbeat is refused
-    with pytest.raises(HTTPRequestError):
-        ayon.spawn_service(f"y-{tag()}", "ftrack", "1.2.3", "leecher", f"nohost-{tag()}")
+    # refused: a host that never sent a heartbeat, an addon version not installed, a service the addon does not have
+    for args in [("rtftrack", "1.2.3", "leecher", f"nohost-{tag()}"), ("rtftrack", "9.9.9", "leecher", host), ("rtftrack", "1.2.3", "nope", host)]:
+        with pytest.raises(HTTPRequestError):
+            ayon.spawn_service(f"y-{tag()}", *args)
+    r = raw(ayon, "PUT", f"/api/services/y-{tag()}", json={"addonName": "rtftrack", "addonVersion": "1.2.3", "service": "nope", "hostname": host})
+    assert r.status_code == 404 and r.json()["detail"] == "This addon does not have this service"
 
     ayon.delete_service(name)
     assert name not in {s["name"] for s in ayon.get_services()}

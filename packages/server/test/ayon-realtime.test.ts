@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
 import { ayonWsSettings, DEFAULT_AYON_WS_SETTINGS } from '../src/faces/ayon/ws.js';
 
@@ -89,6 +90,41 @@ async function createProject(base: string, token: string, name: string) {
   expect(r.status).toBe(201);
 }
 
+/** An addon zip holding only package.py (one stored entry). */
+function addonZip(packagePy: string): Buffer {
+  const data = Buffer.from(packagePy, 'utf8');
+  const name = Buffer.from('package.py');
+  const crc = crc32(data) >>> 0;
+  const lh = Buffer.alloc(30);
+  lh.writeUInt32LE(0x04034b50, 0);
+  lh.writeUInt16LE(20, 4);
+  lh.writeUInt32LE(crc, 14);
+  lh.writeUInt32LE(data.length, 18);
+  lh.writeUInt32LE(data.length, 22);
+  lh.writeUInt16LE(name.length, 26);
+  const ch = Buffer.alloc(46);
+  ch.writeUInt32LE(0x02014b50, 0);
+  ch.writeUInt16LE(20, 4);
+  ch.writeUInt16LE(20, 6);
+  ch.writeUInt32LE(crc, 16);
+  ch.writeUInt32LE(data.length, 20);
+  ch.writeUInt32LE(data.length, 24);
+  ch.writeUInt16LE(name.length, 28);
+  ch.writeUInt32LE(0o100644 * 0x10000, 38);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(1, 8);
+  eocd.writeUInt16LE(1, 10);
+  eocd.writeUInt32LE(46 + name.length, 12);
+  eocd.writeUInt32LE(30 + name.length + data.length, 16);
+  return Buffer.concat([lh, name, data, ch, name, eocd]);
+}
+
+async function installAddon(base: string, token: string, packagePy: string) {
+  const res = await fetch(`${base}/api/addons/install`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/zip' }, body: addonZip(packagePy) });
+  expect(res.status).toBe(200);
+}
+
 const folder = (base: string, token: string, project: string, name: string) =>
   api(base, 'POST', `/api/projects/${project}/folders`, { token, body: { name, folderType: 'Asset' } });
 
@@ -124,6 +160,9 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
     guest = await login(base, 'rt_guest', 'rt-guest-password');
     serviceKey = randomBytes(16).toString('hex');
     expect((await api(base, 'PUT', '/api/users/rt_service', { token: admin, body: { apiKey: serviceKey, data: { isService: true } } })).status).toBe(204);
+    // addons the services run: one declaring its services in package.py, one declaring them in code only
+    await installAddon(base, admin, 'name = "ftrack"\nversion = "1.2.3"\nservices = {"leecher": {"image": "ynput/ayon-ftrack-leecher:1.2.3"}, "processor": {"image": "ynput/ayon-ftrack-processor:1.2.3"}}\n');
+    await installAddon(base, admin, 'name = "kitsu"\nversion = "2.0.0"\n');
   });
   afterEach(() => {
     for (const l of open.splice(0)) l.close();
@@ -394,7 +433,7 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
       expect(second.json.services.map((s: any) => s.name)).toEqual(['ftrack-leecher']);
       const s = second.json.services[0];
       expect(s).toMatchObject({ hostname: 'worker01', addonName: 'ftrack', addonVersion: '1.2.3', service: 'leecher', shouldRun: true, isRunning: true });
-      expect(s.data).toEqual({ volumes: null, ports: null, memLimit: '1g', user: null, env: { A: '1' }, storagePath: null, image: null });
+      expect(s.data).toEqual({ volumes: null, ports: null, memLimit: '1g', user: null, env: { A: '1' }, storagePath: null, image: 'ynput/ayon-ftrack-leecher:1.2.3' });
       expect(typeof s.lastSeenDelta).toBe('number');
 
       const list = await api(base, 'GET', '/api/services', { token: admin });
@@ -418,6 +457,10 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
       expect((await api(base, 'PUT', '/api/services/kitsu-sync', { key: serviceKey, body })).status).toBe(204); // services are admins in AYON
       expect((await api(base, 'PUT', '/api/services/kitsu-sync', { token: admin, body })).status).toBe(409);
       expect((await api(base, 'PUT', '/api/services/kitsu-other', { token: admin, body: { ...body, hostname: 'nowhere' } })).status).toBe(404);
+      // the addon version must be installed; when package.py lists its services, the service must be one
+      expect((await api(base, 'PUT', '/api/services/kitsu-old', { token: admin, body: { ...body, addonVersion: '1.0.0' } })).json).toEqual({ code: 404, detail: 'Addon kitsu version 1.0.0 does not exist' });
+      expect((await api(base, 'PUT', '/api/services/ftrack-x', { token: admin, body: { ...body, addonName: 'ftrack', addonVersion: '1.2.3', service: 'sync' } })).json).toEqual({ code: 404, detail: 'This addon does not have this service' });
+      expect((await api(base, 'GET', '/api/services', { token: admin })).json.services.some((x: any) => ['kitsu-old', 'ftrack-x', 'kitsu-other'].includes(x.name))).toBe(false);
       const missing = await api(base, 'PUT', '/api/services/kitsu-x', { token: admin, body: { addonName: 'kitsu' } });
       expect(missing.status).toBe(400);
       expect(missing.json.detail).toBe('Request validation error in [PUT] /api/services/kitsu-x');

@@ -25,7 +25,7 @@ export async function ayonRealtimeRoutes(app: FastifyInstance, opts: { services:
 
   app.put<{ Params: { name: string } }>('/api/services/:name', async (req, reply) => {
     const actor = nonGuest(req);
-    await registry.spawn(actor, req.params.name, bodyOf(req), where(req, facePath(req)));
+    await registry.spawn(actor, req.params.name, bodyOf(req), where(req, facePath(req)), (n, v) => opts.services.ayon.addons.getAddon(n, v));
     return reply.status(204).send();
   });
 

@@ -10,10 +10,14 @@
  * users are admins in AYON). Listing services: admins and services see them, other users get an
  * empty list (the documented behaviour of newer AYON servers: a service's `env` may carry secrets).
  *
+ * Spawning needs the addon version installed (404 "Addon … version … does not exist", as AYON). When
+ * its package.py declares `services` as a literal dict, the service must be one of them (404 "This
+ * addon does not have this service") and its `image` is copied into the service data, as AYON does.
+ * Services declared only in the addon's server code cannot be read (Atrium never runs addon code):
+ * then any service name is accepted and `image` stays null.
+ *
  * Divergences, on purpose: AYON answers an unknown host in PUT/PATCH with a foreign-key failure (500)
  * and a duplicate name with a unique violation (500); here they are 404 "Host … not found" and 409.
- * AYON checks that the addon version declares the service and copies its image; Atrium does not run
- * addon code, so the addon fields are stored as given and `image` stays null.
  */
 import type { AyonCoreDeps } from './index.js';
 import type { AyonActor } from './users.js';
@@ -27,6 +31,9 @@ export interface RequestPlace {
   method: string;
   path: string;
 }
+
+/** an installed addon version, or null */
+export type AddonLookup = (name: string, version: string) => Promise<{ meta: Record<string, unknown> } | null>;
 
 export interface ServiceConfig {
   volumes: string[] | null;
@@ -190,8 +197,11 @@ export function createServiceRegistry(core: AyonCoreDeps) {
     return { services: await allServices() };
   }
 
-  /** PUT /api/services/{name}: declares a service (204). */
-  async function spawn(actor: AyonActor, serviceName: string, body: Record<string, unknown>, where: RequestPlace) {
+  /**
+   * PUT /api/services/{name}: declares a service (204). `addon` finds an installed addon version
+   * (services.ayon.addons.getAddon; the registry does not own addons).
+   */
+  async function spawn(actor: AyonActor, serviceName: string, body: Record<string, unknown>, where: RequestPlace, addon: AddonLookup) {
     if (!isAdmin(actor)) throw forbidden('Only admins can spawn services');
     const svcName = name(serviceName, 'name', where);
     const addonName = name(body.addonName, 'addonName', where);
@@ -203,8 +213,17 @@ export function createServiceRegistry(core: AyonCoreDeps) {
       if (!isPlainObject(body.config)) throw invalid(where, 'config: value is not a valid dict');
       config = configFields(body.config, where, 'config.');
     }
+    const installed = await addon(addonName, addonVersion);
+    if (!installed) throw notFound(`Addon ${addonName} version ${addonVersion} does not exist`);
+    let image: string | null = null;
+    const declared = installed.meta.services;
+    if (isPlainObject(declared)) {
+      const def = declared[service];
+      if (def === undefined) throw notFound('This addon does not have this service');
+      if (isPlainObject(def) && typeof def.image === 'string') image = def.image;
+    }
     if (!(await hostExists(hostname))) throw notFound(`Host ${hostname} not found`);
-    const data = { ...emptyConfig(), ...config };
+    const data = { ...emptyConfig(), ...config, image };
     try {
       await db
         .insertInto('ayon_services')
