@@ -87,6 +87,7 @@ export function addonZip(name: string, version: string, extra: ZipItem[] = []) {
     { name: 'private/client.zip', data: randomBytes(5000), deflate: true },
     { name: 'private/docs/readme.txt', data: 'private readme '.repeat(50), deflate: true },
     { name: 'public/icon.txt', data: 'public icon' },
+    { name: 'frontend/dist/index.html', data: '<!doctype html><title>addon</title>' },
     { name: 'server/__init__.py', data: 'raise SystemExit("never executed")' },
     ...extra,
   ]);
@@ -212,6 +213,10 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(part.status).toBe(206);
     expect(part.buf.toString()).toBe('readme');
     expect((await call('GET', `/addons/${A}/1.0.0/private/docs/readme.txt`, { token: null })).status).toBe(401);
+    const fe = await call('GET', `/addons/${A}/1.0.0/frontend/`, { token: null });
+    expect(fe.status).toBe(200);
+    expect(fe.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(fe.buf.toString()).toContain('<title>addon</title>');
     const pub = await call('GET', `/addons/${A}/1.0.0/public/icon.txt`, { token: null });
     expect(pub.status).toBe(200);
     expect(pub.buf.toString()).toBe('public icon');
@@ -272,6 +277,12 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect((await call('POST', `/api/addons/${A}/1.0.0/settings/${P}`, { body: { threads: 100 } })).status).toBe(400);
     expect((await call('GET', `/api/addons/${A}/1.0.0/settings?variant=production`)).json.threads).toBe(2);
     expect((await call('POST', `/api/addons/${A}/1.0.0/settings`, { body: { threads: 3 }, token: userToken })).status).toBe(403);
+    // guests read no settings
+    expect((await call('PUT', '/api/users/guest_u', { body: { password: 'guest-password-1', data: { isGuest: true } } })).status).toBe(204);
+    const guest = (await call('POST', '/api/auth/login', { body: { name: 'guest_u', password: 'guest-password-1' }, token: null })).json.token;
+    expect((await call('GET', '/api/users/me', { token: guest })).json.data.isGuest).toBe(true);
+    expect((await call('GET', `/api/addons/${A}/1.0.0/settings`, { token: guest })).status).toBe(403);
+    expect((await call('GET', '/api/addons', { token: guest })).status).toBe(200);
     expect((await call('GET', `/api/addons/${A}/9.9.9/settings`)).status).toBe(404);
   });
 

@@ -23,6 +23,26 @@ function parseRange(h: unknown): { start: number; end?: number } | undefined {
   return { start, end };
 }
 
+const MIME: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  ico: 'image/x-icon',
+  txt: 'text/plain; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  zip: 'application/zip',
+  woff2: 'font/woff2',
+  wasm: 'application/wasm',
+};
+const mimeOf = (filename: string) => MIME[/\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+
 /** Reads a raw body up to `max` bytes (413 past it). */
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
   const stream = (req.body as NodeJS.ReadableStream | undefined) ?? req.raw;
@@ -83,7 +103,7 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
 
   // ------------------------------------------------------------------ listing and deletion
 
-  app.get('/api/addons/install', async (req) => addons.installEvents(actorOf(req)));
+  app.get('/api/addons/install', async (req) => addons.installEvents(nonGuest(req)));
 
   app.get('/api/addons', async (req) => {
     const actor = actorOf(req);
@@ -109,37 +129,36 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
 
   // ------------------------------------------------------------------ private and public files
 
-  const serveFile = async (req: FastifyRequest<{ Params: NV & { '*': string } }>, reply: FastifyReply, folder: 'private' | 'public') => {
+  const serveFile = async (req: FastifyRequest<{ Params: NV & { '*': string } }>, reply: FastifyReply, folder: 'private' | 'public' | 'frontend') => {
     if (folder === 'private') actorOf(req);
-    const { read, filename } = await addons.openFile(req.params.name, req.params.version, folder, req.params['*'] ?? '', parseRange(req.headers.range));
-    reply
-      .type('application/octet-stream')
-      .header('accept-ranges', 'bytes')
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`);
+    const rel = req.params['*'] ?? '';
+    const { read, filename } = await addons.openFile(req.params.name, req.params.version, folder, folder === 'frontend' && !rel ? 'index.html' : rel, parseRange(req.headers.range));
+    reply.type(mimeOf(filename)).header('accept-ranges', 'bytes');
+    if (folder === 'private') reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`);
     if (read.range) reply.status(206).header('content-range', `bytes ${read.range.start}-${read.range.end}/${read.size}`).header('content-length', read.range.end - read.range.start + 1);
     else reply.status(200).header('content-length', read.size);
     return reply.send(read.stream);
   };
   for (const base of ['/addons', '/api/addons']) {
-    app.get<{ Params: NV & { '*': string } }>(`${base}/:name/:version/private/*`, { compress: false } as never, (req, reply) => serveFile(req, reply, 'private'));
-    app.get<{ Params: NV & { '*': string } }>(`${base}/:name/:version/public/*`, { compress: false } as never, (req, reply) => serveFile(req, reply, 'public'));
+    for (const folder of ['private', 'public', 'frontend'] as const)
+      app.get<{ Params: NV & { '*': string } }>(`${base}/:name/:version/${folder}/*`, { compress: false } as never, (req, reply) => serveFile(req, reply, folder));
   }
 
   // ------------------------------------------------------------------ schemas
 
-  app.get<{ Params: NV }>('/api/addons/:name/:version/schema', async (req) => addons.getSchema(actorOf(req), req.params.name, req.params.version));
+  app.get<{ Params: NV }>('/api/addons/:name/:version/schema', async (req) => addons.getSchema(nonGuest(req), req.params.name, req.params.version));
   app.get<{ Params: NVP }>('/api/addons/:name/:version/schema/:project', async (req) =>
-    addons.getSchema(actorOf(req), req.params.name, req.params.version, req.params.project),
+    addons.getSchema(nonGuest(req), req.params.name, req.params.version, req.params.project),
   );
   app.get<{ Params: NV }>('/api/addons/:name/:version/siteSettings/schema', async (req) => {
-    actorOf(req);
+    nonGuest(req);
     return addons.getSiteSchema(req.params.name, req.params.version);
   });
 
   // ------------------------------------------------------------------ settings
 
   app.get<{ Params: NV }>('/api/addons/:name/:version/settings', async (req) => {
-    actorOf(req);
+    nonGuest(req);
     return addons.getStudioSettings(req.params.name, req.params.version, q(req));
   });
   app.post<{ Params: NV }>('/api/addons/:name/:version/settings', async (req, reply) => {
@@ -147,7 +166,7 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
     return reply.status(204).send();
   });
   app.get<{ Params: NVP }>('/api/addons/:name/:version/settings/:project', async (req) =>
-    addons.getProjectSettings(actorOf(req), req.params.name, req.params.version, req.params.project, q(req)),
+    addons.getProjectSettings(nonGuest(req), req.params.name, req.params.version, req.params.project, q(req)),
   );
   app.post<{ Params: NVP }>('/api/addons/:name/:version/settings/:project', async (req, reply) => {
     await addons.setProjectSettings(nonGuest(req), req.params.name, req.params.version, req.params.project, q(req), req.body ?? {});
@@ -155,9 +174,9 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
   });
 
   // overrides (studio and project)
-  app.get<{ Params: NV }>('/api/addons/:name/:version/overrides', async (req) => addons.getOverrides(actorOf(req), req.params.name, req.params.version, undefined, q(req)));
+  app.get<{ Params: NV }>('/api/addons/:name/:version/overrides', async (req) => addons.getOverrides(nonGuest(req), req.params.name, req.params.version, undefined, q(req)));
   app.get<{ Params: NVP }>('/api/addons/:name/:version/overrides/:project', async (req) =>
-    addons.getOverrides(actorOf(req), req.params.name, req.params.version, req.params.project, q(req)),
+    addons.getOverrides(nonGuest(req), req.params.name, req.params.version, req.params.project, q(req)),
   );
   app.post<{ Params: NV }>('/api/addons/:name/:version/overrides', async (req, reply) => {
     await addons.modifyOverrides(nonGuest(req), req.params.name, req.params.version, undefined, q(req), bodyOf(req));
@@ -177,9 +196,9 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
   });
 
   // raw overrides (no processing; admins, or the caller's own project-site overrides)
-  app.get<{ Params: NV }>('/api/addons/:name/:version/rawOverrides', async (req) => addons.getRawOverrides(actorOf(req), req.params.name, req.params.version, undefined, q(req)));
+  app.get<{ Params: NV }>('/api/addons/:name/:version/rawOverrides', async (req) => addons.getRawOverrides(nonGuest(req), req.params.name, req.params.version, undefined, q(req)));
   app.get<{ Params: NVP }>('/api/addons/:name/:version/rawOverrides/:project', async (req) =>
-    addons.getRawOverrides(actorOf(req), req.params.name, req.params.version, req.params.project, q(req)),
+    addons.getRawOverrides(nonGuest(req), req.params.name, req.params.version, req.params.project, q(req)),
   );
   app.put<{ Params: NV }>('/api/addons/:name/:version/rawOverrides', async (req, reply) => {
     await addons.putRawOverrides(nonGuest(req), req.params.name, req.params.version, undefined, q(req), req.body ?? {});
@@ -192,14 +211,14 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
 
   // site settings (per site and user)
   app.get<{ Params: NV }>('/api/addons/:name/:version/siteSettings', async (req) =>
-    addons.getSiteSettings(actorOf(req), req.params.name, req.params.version, q(req).site_id || q(req).site),
+    addons.getSiteSettings(nonGuest(req), req.params.name, req.params.version, q(req).site_id || q(req).site),
   );
   app.put<{ Params: NV }>('/api/addons/:name/:version/siteSettings', async (req, reply) => {
-    await addons.setSiteSettings(actorOf(req), req.params.name, req.params.version, q(req).site_id || q(req).site, req.body ?? {});
+    await addons.setSiteSettings(nonGuest(req), req.params.name, req.params.version, q(req).site_id || q(req).site, req.body ?? {});
     return reply.status(204).send();
   });
 
-  app.get('/api/settings', async (req) => addons.allSettings(actorOf(req), q(req)));
+  app.get('/api/settings', async (req) => addons.allSettings(nonGuest(req), q(req)));
   app.post('/api/migrateSettingsByBundle', async (req) => addons.migrateSettingsByBundle(actorOf(req), bodyOf(req)));
 
   // ------------------------------------------------------------------ bundles
@@ -208,7 +227,7 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
     actorOf(req);
     return addons.listBundles(boolParam(q(req).archived));
   });
-  app.post('/api/bundles/check', async (req) => addons.checkBundle(actorOf(req), bodyOf(req)));
+  app.post('/api/bundles/check', async (req) => addons.checkBundle(nonGuest(req), bodyOf(req)));
   app.post('/api/bundles', async (req, reply) => {
     await addons.createBundle(actorOf(req), bodyOf(req), boolParam(q(req).force));
     return reply.status(201).send();

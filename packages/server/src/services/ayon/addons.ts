@@ -408,11 +408,12 @@ export function createAddonsService(core: AyonCoreDeps) {
    * Opens a file of a package's `private/` or `public/` folder. Only paths stored from the zip can
    * be named (a lookup, never a path join), so `..` and friends simply are not found.
    */
-  async function openFile(name: string, version: string, folder: 'private' | 'public', path: string, range?: { start: number; end?: number }) {
+  async function openFile(name: string, version: string, folder: 'private' | 'public' | 'frontend', path: string, range?: { start: number; end?: number }) {
     const a = await getAddon(name, version);
     const segs = path.split('/');
     if (!a || !path || segs.some((s) => s === '' || s === '.' || s === '..') || path.includes('\\') || path.includes('\0')) throw notFound('File not found');
-    const f = a.files[`${folder}/${path}`];
+    // the frontend is served from frontend/dist (AYON's layout), else frontend/
+    const f = folder === 'frontend' ? (a.files[`frontend/dist/${path}`] ?? a.files[`frontend/${path}`]) : a.files[`${folder}/${path}`];
     if (!f) throw notFound('File not found');
     const read = await blobs.get(`${addonKey(a.name, a.version, a.generation)}/files/${f[0]}`, range);
     if (!read) throw notFound('File not found');
