@@ -263,6 +263,24 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
       expect((await call('GET', '/api/desktop/installers?variant=dev')).status).toBe(400);
     });
 
+    it('concurrent uploads of one file and a concurrent delete leave no orphaned blob', async () => {
+      const data = randomBytes(200_000);
+      const m = installer(data);
+      await call('POST', '/api/desktop/installers', { body: m });
+      const before = desktopBlobs().length;
+      const codes = await Promise.all(Array.from({ length: 6 }, () => call('PUT', `/api/desktop/installers/${m.filename}`, { raw: chunked(data, 8192) }).then((r) => r.status)));
+      expect(codes).toEqual(Array(6).fill(204));
+      expect(desktopBlobs().length).toBe(before + 1);
+      expect((await call('GET', `/api/desktop/installers/${m.filename}`)).buf.equals(data)).toBe(true);
+      const racing = await Promise.all([
+        call('PUT', `/api/desktop/installers/${m.filename}`, { raw: chunked(data, 8192) }).then((r) => r.status),
+        call('DELETE', `/api/desktop/installers/${m.filename}`).then((r) => r.status),
+      ]);
+      expect(racing[1]).toBe(204);
+      expect([204, 404, 409]).toContain(racing[0]);
+      expect(desktopBlobs().length).toBe(before);
+    });
+
     it('PATCH replaces sources; DELETE removes manifest and file; both are admin-only', async () => {
       const data = randomBytes(1000);
       const m = installer(data);

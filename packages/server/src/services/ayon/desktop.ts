@@ -20,6 +20,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import type { Transaction } from 'kysely';
+import type { Database } from '../../store/schema.js';
 import type { AyonCoreDeps } from './index.js';
 import type { AyonActor } from './users.js';
 import { AyonError } from './errors.js';
@@ -206,6 +208,13 @@ export function createDesktopService(core: AyonCoreDeps) {
   const label = (kind: PackageKind) => (kind === 'installer' ? 'Installer' : 'Dependency package');
   const labelLower = (kind: PackageKind) => (kind === 'installer' ? 'installers' : 'dependency packages');
 
+  /** The row, locked until the transaction ends (PostgreSQL; SQLite transactions are serialised anyway). */
+  async function lockRow(trx: Transaction<Database>, kind: PackageKind, filename: string): Promise<PackageRow | undefined> {
+    let q = trx.selectFrom('ayon_desktop_packages').selectAll().where('kind', '=', kind).where('filename', '=', filename);
+    if (store.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
   async function findRow(kind: PackageKind, filename: string): Promise<PackageRow | undefined> {
     return db.selectFrom('ayon_desktop_packages').selectAll().where('kind', '=', kind).where('filename', '=', filename).executeTakeFirst();
   }
@@ -304,7 +313,7 @@ export function createDesktopService(core: AyonCoreDeps) {
       const version = (kind === 'installer' ? m.version : m.installerVersion) as string;
       const now = Date.now();
       const oldBlob = await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom('ayon_desktop_packages').select(['blob_key']).where('kind', '=', kind).where('filename', '=', m.filename).executeTakeFirst();
+        const existing = await lockRow(trx, kind, m.filename);
         if (existing && !opts.force) {
           throw new AyonError(409, kind === 'installer' ? 'Installer already exists' : `Dependency package ${m.filename} already exists`);
         }
@@ -388,19 +397,24 @@ export function createDesktopService(core: AyonCoreDeps) {
           throw new AyonError(400, `Checksum mismatch: the ${alg} of the upload is ${got}, the manifest says ${m.checksum.toLowerCase()}; nothing was stored`, 'checksum-mismatch');
         }
       }
-      // attach only if the manifest is still the one we checked against
-      const res = await db
-        .updateTable('ayon_desktop_packages')
-        .set({ blob_key: key, blob_size: size, updated_at: Date.now() })
-        .where('kind', '=', kind)
-        .where('filename', '=', filename)
-        .where('manifest', '=', row.manifest)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) {
+      // attach only if the manifest is still the one we checked against; the file it replaces is
+      // read under the row lock, so concurrent uploads never orphan a blob
+      const attached = await db.transaction().execute(async (trx) => {
+        const cur = await lockRow(trx, kind, filename);
+        if (!cur || cur.manifest !== row.manifest) return { ok: false as const };
+        await trx
+          .updateTable('ayon_desktop_packages')
+          .set({ blob_key: key, blob_size: size, updated_at: Date.now() })
+          .where('kind', '=', kind)
+          .where('filename', '=', filename)
+          .execute();
+        return { ok: true as const, previous: cur.blob_key };
+      });
+      if (!attached.ok) {
         await drop();
         throw new AyonError(409, `${label(kind)} ${filename} changed during the upload; nothing was stored`);
       }
-      if (row.blob_key && row.blob_key !== key) await blobs.delete(row.blob_key).catch(() => {});
+      if (attached.previous && attached.previous !== key) await blobs.delete(attached.previous).catch(() => {});
       return { size };
     },
 
@@ -429,9 +443,13 @@ export function createDesktopService(core: AyonCoreDeps) {
 
     async delete(actor: AyonActor, kind: PackageKind, filename: string): Promise<void> {
       requireAdmin(actor, kind === 'installer' ? 'Only admins can delete installers' : 'Only admins can delete dependency packages');
-      const row = await requireRow(kind, filename);
-      await db.deleteFrom('ayon_desktop_packages').where('kind', '=', kind).where('filename', '=', filename).execute();
-      if (row.blob_key) await blobs.delete(row.blob_key).catch(() => {});
+      const blobKey = await db.transaction().execute(async (trx) => {
+        const row = await lockRow(trx, kind, filename);
+        if (!row) throw new AyonError(404, kind === 'installer' ? `Installer manifest ${filename} not found` : `Dependency package ${filename} not found`);
+        await trx.deleteFrom('ayon_desktop_packages').where('kind', '=', kind).where('filename', '=', filename).execute();
+        return row.blob_key;
+      });
+      if (blobKey) await blobs.delete(blobKey).catch(() => {});
     },
   };
 
