@@ -390,6 +390,21 @@ describe.each(storeKinds)('AYON face on %s', (kind) => {
       const missing = await gql(`{ project(name: "nope_nope") { name } }`);
       expect(missing.errors[0].message).toBe('Project not found');
     });
+
+    it('an empty list filter matches nothing (no error on PostgreSQL, which refuses NUL placeholders)', async () => {
+      for (const args of ['names: []', 'paths: []', 'folderTypes: []', 'statuses: []']) {
+        const r = await gql(`query { project(name: "${P}") { folders(${args}, first: 300) { edges { node { name } } } } }`);
+        expect(r.errors, args).toBeUndefined();
+        expect(r.data.project.folders.edges, args).toEqual([]);
+      }
+      const tasks = await gql(`query { project(name: "${P}") { tasks(taskTypes: [], first: 300) { edges { node { name } } } products(productTypes: [], first: 300) { edges { node { name } } } } }`);
+      expect(tasks.errors).toBeUndefined();
+      expect(tasks.data.project.tasks.edges).toEqual([]);
+      expect(tasks.data.project.products.edges).toEqual([]);
+      const repre = await call('POST', `/api/projects/${P}/repreContextFilter`, { body: { names: [], context: [] } });
+      expect(repre.status).toBe(200);
+      expect(repre.json.ids).toEqual([]);
+    });
   });
 
   describe('links, thumbnails, files', () => {

@@ -4,6 +4,7 @@
  * The database keeps metadata only.
  */
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import type { Store } from '../../store/db.js';
 import type { BlobStore, BlobRead } from '../../store/blobs/index.js';
 import { BlobTooLargeError } from '../../store/blobs/index.js';
@@ -14,6 +15,9 @@ import type { AyonProjectsService } from './projects.js';
 import type { AyonActor } from './users.js';
 import type { AccessPolicy } from './access.js';
 import type { EntitiesService } from './entities.js';
+
+/** an always-false condition: `in ()` of an empty list (a NUL placeholder value is refused by PostgreSQL) */
+const NOTHING = sql<boolean>`1 = 0`;
 
 export const THUMBNAIL_TYPES = ['image/png', 'image/jpeg'];
 
@@ -309,7 +313,7 @@ export function createMediaService(deps: { store: Store; blobs: BlobStore; proje
   async function repreContextFilter(actor: AyonActor, projectName: string, body: Record<string, unknown>) {
     const p = await projects.resolve(actor, projectName);
     let q = db.selectFrom('ayon_representations').select(['id', 'data']).where('project_name', '=', p.name);
-    if (Array.isArray(body.names)) q = q.where('name', 'in', body.names.length ? (body.names as string[]) : ['\u0000']);
+    if (Array.isArray(body.names)) q = body.names.length ? q.where('name', 'in', body.names as string[]) : q.where(NOTHING);
     if (Array.isArray(body.versionIds)) q = q.where('version_id', 'in', body.versionIds.length ? (body.versionIds as string[]).map((v) => normalizeId(v) ?? v) : ['']);
     if (!Array.isArray(body.context)) throw badRequest('context must be a list of {key, values}');
     const filters = (body.context as Array<{ key?: unknown; values?: unknown }>).map((c) => {

@@ -17,6 +17,9 @@ import { jsonListLike, normalizeId, type EntityType } from './rules.js';
 import { TABLES, type Row } from './entity-models.js';
 import { evaluateFilter, type QueryFilter } from './query-filter.js';
 
+/** an always-false condition: `in ()` of an empty list (a NUL placeholder value is refused by PostgreSQL) */
+const NOTHING = sql<boolean>`1 = 0`;
+
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
@@ -102,10 +105,10 @@ export function createQueries(store: Store) {
     };
     if (f.ids) q = q.where(`${t}.id`, 'in', f.ids.length ? idList(f.ids) : ['']);
     if (f.names) {
-      if (type === 'workfile') q = q.where(`${t}.path`, 'in', f.names.length ? f.names : ['\u0000']);
-      else q = q.where(`${t}.name`, 'in', f.names.length ? f.names : ['\u0000']);
+      if (type === 'workfile') q = f.names.length ? q.where(`${t}.path`, 'in', f.names) : q.where(NOTHING);
+      else q = f.names.length ? q.where(`${t}.name`, 'in', f.names) : q.where(NOTHING);
     }
-    if (f.statuses) q = q.where(`${t}.status`, 'in', f.statuses.length ? f.statuses : ['\u0000']);
+    if (f.statuses) q = f.statuses.length ? q.where(`${t}.status`, 'in', f.statuses) : q.where(NOTHING);
     if (f.tags?.length) for (const tag of f.tags) q = q.where(sql`${sql.ref(`${t}.tags`)} LIKE ${jsonListLike(tag)} ESCAPE '!'`);
     if (f.hasLinks) {
       const inbound = db.selectFrom('ayon_links as l').select(sql.lit(1).as('one')).where('l.project_name', '=', project).whereRef('l.output_id', '=', `${t}.id`);
@@ -129,13 +132,13 @@ export function createQueries(store: Store) {
       case 'folder':
         if (f.parentIds) {
           const keys = f.parentIds.map((p) => (p === 'root' || p === null ? '' : normalizeId(p) ?? p));
-          q = q.where(`${t}.parent_key`, 'in', keys.length ? keys : ['\u0000']);
+          q = keys.length ? q.where(`${t}.parent_key`, 'in', keys) : q.where(NOTHING);
         }
         if (f.paths) {
           const paths = f.paths.map((p) => p.replace(/^\/+|\/+$/g, ''));
-          q = q.where(`${t}.path`, 'in', paths.length ? paths : ['\u0000']);
+          q = paths.length ? q.where(`${t}.path`, 'in', paths) : q.where(NOTHING);
         }
-        if (f.folderTypes) q = q.where(`${t}.folder_type`, 'in', f.folderTypes.length ? f.folderTypes : ['\u0000']);
+        if (f.folderTypes) q = f.folderTypes.length ? q.where(`${t}.folder_type`, 'in', f.folderTypes) : q.where(NOTHING);
         if (f.hasProducts !== undefined && f.hasProducts !== null)
           q = q.where((eb: any) => (f.hasProducts ? eb.exists(exists('ayon_products', 'folder_id')) : eb.not(eb.exists(exists('ayon_products', 'folder_id')))));
         if (f.hasTasks !== undefined && f.hasTasks !== null)
@@ -154,7 +157,7 @@ export function createQueries(store: Store) {
         }
         break;
       case 'task':
-        if (f.taskTypes) q = q.where(`${t}.task_type`, 'in', f.taskTypes.length ? f.taskTypes : ['\u0000']);
+        if (f.taskTypes) q = f.taskTypes.length ? q.where(`${t}.task_type`, 'in', f.taskTypes) : q.where(NOTHING);
         if (f.folderIds) q = q.where(`${t}.folder_id`, 'in', f.folderIds.length ? idList(f.folderIds) : ['']);
         if (f.assignees?.length) for (const a of f.assignees) q = q.where(sql`${sql.ref(`${t}.assignees`)} LIKE ${jsonListLike(a)} ESCAPE '!'`);
         if (f.assigneesAny?.length)
@@ -162,8 +165,8 @@ export function createQueries(store: Store) {
         break;
       case 'product':
         if (f.folderIds) q = q.where(`${t}.folder_id`, 'in', f.folderIds.length ? idList(f.folderIds) : ['']);
-        if (f.productTypes) q = q.where(`${t}.product_type`, 'in', f.productTypes.length ? f.productTypes : ['\u0000']);
-        if (f.productBaseTypes) q = q.where(`${t}.product_base_type`, 'in', f.productBaseTypes.length ? f.productBaseTypes : ['\u0000']);
+        if (f.productTypes) q = f.productTypes.length ? q.where(`${t}.product_type`, 'in', f.productTypes) : q.where(NOTHING);
+        if (f.productBaseTypes) q = f.productBaseTypes.length ? q.where(`${t}.product_base_type`, 'in', f.productBaseTypes) : q.where(NOTHING);
         break;
       case 'version': {
         if (f.productIds) q = q.where(`${t}.product_id`, 'in', f.productIds.length ? idList(f.productIds) : ['']);
@@ -180,7 +183,7 @@ export function createQueries(store: Store) {
         break;
       case 'workfile':
         if (f.taskIds) q = q.where(`${t}.task_id`, 'in', f.taskIds.length ? idList(f.taskIds) : ['']);
-        if (f.workfilePaths) q = q.where(`${t}.path`, 'in', f.workfilePaths.length ? f.workfilePaths : ['\u0000']);
+        if (f.workfilePaths) q = f.workfilePaths.length ? q.where(`${t}.path`, 'in', f.workfilePaths) : q.where(NOTHING);
         break;
     }
     return q;
@@ -302,7 +305,7 @@ export function createQueries(store: Store) {
       if (opts.direction === 'in') q = q.where('output_id', 'in', part);
       else if (opts.direction === 'out') q = q.where('input_id', 'in', part);
       else q = q.where((eb: any) => eb.or([eb('input_id', 'in', part), eb('output_id', 'in', part)]));
-      if (opts.names) q = q.where('name', 'in', opts.names.length ? opts.names : ['\u0000']);
+      if (opts.names) q = opts.names.length ? q.where('name', 'in', opts.names) : q.where(NOTHING);
       if (opts.linkTypes) {
         const lts = opts.linkTypes;
         q = q.where((eb: any) => eb.or(lts.map((lt) => (lt.includes('|') ? eb('link_type', '=', lt) : eb('link_type', 'like', `${lt.replace(/[!%_]/g, (c) => `!${c}`)}|%`)))));
