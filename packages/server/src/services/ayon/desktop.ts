@@ -182,6 +182,12 @@ function present(row: PackageRow): Manifest {
   return { ...m, sources };
 }
 
+/** What a manifest says about its file's bytes (a sources change does not touch it). */
+function fileIdentity(row: PackageRow): string {
+  const m = parseJson<Partial<Manifest>>(row.manifest, {});
+  return JSON.stringify([m.size ?? null, m.checksum?.toLowerCase() ?? null, m.checksumAlgorithm ?? null]);
+}
+
 /** Hashes and counts what flows through (the blob store enforces the size limit). */
 class Digest extends Transform {
   readonly hash;
@@ -397,11 +403,11 @@ export function createDesktopService(core: AyonCoreDeps) {
           throw new AyonError(400, `Checksum mismatch: the ${alg} of the upload is ${got}, the manifest says ${m.checksum.toLowerCase()}; nothing was stored`, 'checksum-mismatch');
         }
       }
-      // attach only if the manifest is still the one we checked against; the file it replaces is
+      // attach only if the manifest still describes these bytes (size, checksum); the file it replaces is
       // read under the row lock, so concurrent uploads never orphan a blob
       const attached = await db.transaction().execute(async (trx) => {
         const cur = await lockRow(trx, kind, filename);
-        if (!cur || cur.manifest !== row.manifest) return { ok: false as const };
+        if (!cur || fileIdentity(cur) !== fileIdentity(row)) return { ok: false as const };
         await trx
           .updateTable('ayon_desktop_packages')
           .set({ blob_key: key, blob_size: size, updated_at: Date.now() })
