@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
 import http from 'node:http';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+import { parsePackagePy, semverMatches } from '../src/services/ayon/addons/package.js';
+import { extractOverrides, schemaDefaults, validateSettings } from '../src/services/ayon/addons/settings.js';
+import { ZipError, readZipDirectory } from '../src/services/ayon/addons/zip.js';
 
 interface ZipItem {
   name: string;
@@ -92,6 +95,66 @@ export function addonZip(name: string, version: string, extra: ZipItem[] = []) {
     ...extra,
   ]);
 }
+
+describe('addon package, settings and zip helpers', () => {
+  it('reads package.py literals without running it', () => {
+    const meta = parsePackagePy(
+      [
+        '# comment',
+        'name = "core"  # trailing comment',
+        "version = '1.2.3'",
+        'title: str = "Core"',
+        'services = {"a": {"image": "x:1", "ports": [1, 2], "on": True, "off": None}}',
+        'ayon_required_addons = {',
+        '    "other": ">=1.0.0",  # multi-line',
+        '}',
+        'client_dir = os.path.join("a", "b")',
+        'import os',
+        'x == 3',
+      ].join('\n'),
+    );
+    expect(meta).toEqual({
+      name: 'core',
+      version: '1.2.3',
+      title: 'Core',
+      services: { a: { image: 'x:1', ports: [1, 2], on: true, off: null } },
+      ayon_required_addons: { other: '>=1.0.0' },
+    });
+  });
+
+  it('matches semver requirements like AYON', () => {
+    expect(semverMatches('1.16.0', '>=1.0.0,<2.0.0')).toBe(true);
+    expect(semverMatches('1.16.0', '>=1.17.0')).toBe(false);
+    expect(semverMatches('1.0.0-beta.1', '<1.0.0')).toBe(true);
+    expect(semverMatches('1.2.3', '==1.2.3')).toBe(true);
+    expect(semverMatches('1.2.3', 'garbage')).toBe(false);
+  });
+
+  it('validates with $ref definitions and extracts only changed keys as overrides', () => {
+    const schema = {
+      type: 'object',
+      properties: { a: { $ref: '#/definitions/A' }, n: { type: 'number', default: 1 } },
+      definitions: { A: { type: 'object', properties: { x: { type: 'string', enum: ['p', 'q'], default: 'p' } } } },
+    };
+    expect(schemaDefaults(schema)).toEqual({ a: { x: 'p' }, n: 1 });
+    expect(validateSettings(schema, { a: { x: 'p' }, n: 2 })).toEqual([]);
+    expect(validateSettings(schema, { a: { x: 'z' }, n: 'no' }).map((e) => e.loc)).toEqual([['a', 'x'], ['n']]);
+    const original = { a: { x: 'p', y: 1 }, n: 1, l: [1] };
+    expect(extractOverrides(original, { a: { x: 'q', y: 1 }, n: 1, l: [1] }, {})).toEqual({ a: { x: 'q' } });
+    // already overridden keys stay overridden, pins are kept, unpins removed
+    expect(extractOverrides(original, original, { n: 1 }, [['l']])).toEqual({ n: 1, l: [1] });
+    expect(extractOverrides(original, { ...original, n: 5 }, {}, [], [['n']])).toEqual({});
+  });
+
+  it('refuses zips with bad names before extracting', () => {
+    for (const name of ['../x', 'a/../../x', '/abs', 'C:/x', 'a\\b', 'a//b', './x'])
+      expect(() => readZipDirectory(makeZip([{ name, data: 'x' }]), { maxEntries: 10, maxTotalBytes: 1000 }), name).toThrow(ZipError);
+    expect(() => readZipDirectory(makeZip([{ name: 'a', data: 'x' }, { name: 'a', data: 'y' }]), { maxEntries: 10, maxTotalBytes: 1000 })).toThrow(/duplicate/);
+    expect(() => readZipDirectory(makeZip([{ name: 'a', data: 'x' }, { name: 'a/b', data: 'y' }]), { maxEntries: 10, maxTotalBytes: 1000 })).toThrow(/inside the file/);
+    expect(() => readZipDirectory(makeZip([{ name: 'big', data: 'x', deflate: true, fakeSize: 5000 }]), { maxEntries: 10, maxTotalBytes: 1000 })).toThrow(/exceeds/);
+    expect(readZipDirectory(makeZip([{ name: 'ok/file.txt', data: 'x', deflate: true }]), { maxEntries: 10, maxTotalBytes: 1000 })).toHaveLength(1);
+  });
+});
 
 describe.each(storeKinds)('AYON addons on %s', (kind) => {
   let srv: TestServer;
@@ -186,6 +249,24 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(await blobCount()).toBe(before);
     const list = await call('GET', '/api/addons');
     expect(list.json.addons.map((a: any) => a.name)).not.toContain(`${A}b`);
+  });
+
+  it('accepts the web UI multipart upload and refuses zips with too many entries', async () => {
+    const zip = addonZip(`${A}m`, '0.1.0');
+    const boundary = '----atrium' + randomBytes(6).toString('hex');
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.zip"\r\nContent-Type: application/zip\r\n\r\n`),
+      zip,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const r = await call('POST', '/api/addons/install', { raw: body, rawType: `multipart/form-data; boundary=${boundary}` });
+    expect(r.status).toBe(200);
+    expect((await call('GET', `/addons/${A}m/0.1.0/public/icon.txt`)).buf.toString()).toBe('public icon');
+    expect((await call('DELETE', `/api/addons/${A}m`)).status).toBe(204);
+    const many = makeZip([{ name: 'package.py', data: `name = "${A}n"\nversion = "1.0.0"\n` }, ...Array.from({ length: 20_000 }, (_, i) => ({ name: `private/f${i}` }))]);
+    const refused = await install(many);
+    expect(refused.status).toBe(400);
+    expect(refused.json.detail).toMatch(/too many entries/);
   });
 
   it('lists addons with versions, settings flags, details and production/staging versions from bundles', async () => {
