@@ -45,6 +45,8 @@ const mimeOf = (filename: string) => MIME[/\.([a-z0-9]+)$/i.exec(filename)?.[1]?
 
 /** Reads a raw body up to `max` bytes (413 past it). */
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) throw new AyonError(413, `Addon zip is larger than ${max} bytes`);
   const stream = (req.body as NodeJS.ReadableStream | undefined) ?? req.raw;
   const chunks: Buffer[] = [];
   let size = 0;

@@ -746,7 +746,7 @@ export function createAddonsService(core: AyonCoreDeps) {
             item.hasProjectSiteOverrides = !!sov && Object.keys(sov).length > 0;
           }
         }
-        item.settings = q.summary === 'true' ? {} : proj ? (site ? await projectSiteSettings(a, proj, variant, site, actor.name) : await projectSettings(a, proj, variant)) : await studioSettings(a, variant);
+        item.settings = q.summary === 'true' || q.summary === '1' ? {} : proj ? (site ? await projectSiteSettings(a, proj, variant, site, actor.name) : await projectSettings(a, proj, variant)) : await studioSettings(a, variant);
       } else item.settings = {};
       if (site && a.siteSchema !== null) item.siteSettings = await siteValues(a, site, actor.name);
       items.push(item);
