@@ -216,7 +216,17 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     const dup = await install(addonZip(A, '1.0.0'));
     expect(dup.status).toBe(409);
     expect(dup.json).toMatchObject({ code: 409 });
+    const keys = async () => {
+      const out: string[] = [];
+      for await (const k of srv.app.services.blobs.list(`addons/${A}/1.0.0`)) out.push(k);
+      return out;
+    };
+    const first = await keys();
+    expect(first.length).toBe(10); // the zip and its 9 files
     expect((await install(addonZip(A, '1.0.0'), '?overwrite=true')).status).toBe(200);
+    const second = await keys();
+    expect(second.length).toBe(10); // the replaced generation is gone
+    expect(second).not.toEqual(first);
     const installs = await call('GET', '/api/addons/install');
     expect(installs.json.restartRequired).toBe(false);
     expect(installs.json.items[0]).toMatchObject({ id: expect.any(String), topic: 'addon.install', addonName: A, addonVersion: '1.0.0', status: 'finished' });

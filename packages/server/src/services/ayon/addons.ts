@@ -284,9 +284,15 @@ export function createAddonsService(core: AyonCoreDeps) {
       created_at: now,
     };
     let recs;
+    let replaced: string | null = null;
     try {
       recs = await db.transaction().execute(async (tx) => {
-        if (existing) await tx.deleteFrom('ayon_addons').where('name', '=', name).where('version', '=', version).execute();
+        if (existing) {
+          // the generation actually replaced (a concurrent overwrite may have changed it)
+          const cur = await tx.selectFrom('ayon_addons').select('generation').where('name', '=', name).where('version', '=', version).executeTakeFirst();
+          replaced = cur?.generation ?? null;
+          await tx.deleteFrom('ayon_addons').where('name', '=', name).where('version', '=', version).execute();
+        }
         await tx.insertInto('ayon_addons').values(row).execute();
         return emit(tx, [
           {
@@ -304,7 +310,7 @@ export function createAddonsService(core: AyonCoreDeps) {
       throw e;
     }
     events.publish(recs);
-    if (existing) await blobs.deletePrefix(addonKey(name, version, existing.generation)).catch(() => {});
+    if (replaced) await blobs.deletePrefix(addonKey(name, version, replaced)).catch(() => {});
     return { eventId: recs[0].id };
   }
 
