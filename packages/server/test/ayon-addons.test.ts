@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
 import http from 'node:http';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
-import { parsePackagePy, semverMatches } from '../src/services/ayon/addons/package.js';
+import { parsePackagePy, parseTomlSubset, semverMatches } from '../src/services/ayon/addons/package.js';
 import { extractOverrides, schemaDefaults, validateSettings } from '../src/services/ayon/addons/settings.js';
 import { ZipError, readZipDirectory } from '../src/services/ayon/addons/zip.js';
 
@@ -91,6 +91,7 @@ export function addonZip(name: string, version: string, extra: ZipItem[] = []) {
     { name: 'private/docs/readme.txt', data: 'private readme '.repeat(50), deflate: true },
     { name: 'public/icon.txt', data: 'public icon' },
     { name: 'frontend/dist/index.html', data: '<!doctype html><title>addon</title>' },
+    { name: 'private/pyproject.toml', data: '[project]\nname = "client"\n\n[ayon.runtimeDependencies]\nrequests = "^2.31"\n' },
     { name: 'server/__init__.py', data: 'raise SystemExit("never executed")' },
     ...extra,
   ]);
@@ -120,6 +121,32 @@ describe('addon package, settings and zip helpers', () => {
       services: { a: { image: 'x:1', ports: [1, 2], on: true, off: null } },
       ayon_required_addons: { other: '>=1.0.0' },
     });
+  });
+
+  it('reads the pyproject.toml subset clients use', () => {
+    const toml = [
+      '# comment',
+      '[project]',
+      'name = "ayon-core"',
+      "version = '1.0.0' # trailing",
+      'deps = [',
+      '  "a>=1",',
+      '  "b",',
+      ']',
+      'flags = { fast = true, level = 3 }',
+      '[tool.poetry.dependencies]',
+      'python = ">=3.9.1,<3.10"',
+      '"quoted.key" = 1.5',
+      '[[tool.items]]',
+      'x = 1',
+      '[[tool.items]]',
+      'x = 2',
+    ].join('\n');
+    expect(parseTomlSubset(toml)).toEqual({
+      project: { name: 'ayon-core', version: '1.0.0', deps: ['a>=1', 'b'], flags: { fast: true, level: 3 } },
+      tool: { poetry: { dependencies: { python: '>=3.9.1,<3.10', 'quoted.key': 1.5 } }, items: [{ x: 1 }, { x: 2 }] },
+    });
+    expect(parseTomlSubset('key = @nope')).toBeNull();
   });
 
   it('matches semver requirements like AYON', () => {
@@ -222,10 +249,10 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
       return out;
     };
     const first = await keys();
-    expect(first.length).toBe(10); // the zip and its 9 files
+    expect(first.length).toBe(11); // the zip and its 10 files
     expect((await install(addonZip(A, '1.0.0'), '?overwrite=true')).status).toBe(200);
     const second = await keys();
-    expect(second.length).toBe(10); // the replaced generation is gone
+    expect(second.length).toBe(11); // the replaced generation is gone
     expect(second).not.toEqual(first);
     const installs = await call('GET', '/api/addons/install');
     expect(installs.json.restartRequired).toBe(false);
@@ -286,7 +313,8 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(a).toMatchObject({ title: `Test ${A}`, addonType: 'server', system: false });
     expect(Object.keys(a.versions)).toEqual(['1.0.0', '1.1.0']);
     expect(a.versions['1.0.0']).toMatchObject({ hasSettings: true, hasSiteSettings: true, services: { worker: { image: 'x/y:1' } } });
-    expect(a.versions['1.0.0'].clientSourceInfo[0]).toEqual({ type: 'server', filename: 'client.zip' });
+    expect(a.versions['1.0.0'].clientSourceInfo).toEqual([{ type: 'server', filename: 'client.zip' }]);
+    expect(a.versions['1.0.0'].clientPyproject).toEqual({ project: { name: 'client' }, ayon: { runtimeDependencies: { requests: '^2.31' } } });
     expect(a.productionVersion).toBeUndefined();
     expect((await call('POST', '/api/bundles', { body: { name: `b_${A}`, addons: { [A]: '1.0.0' }, installerVersion: '1.0.0', isProduction: true } })).status).toBe(201);
     const again = (await call('GET', '/api/addons')).json.addons.find((x: any) => x.name === A);

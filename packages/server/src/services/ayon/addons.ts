@@ -23,7 +23,7 @@ import { AyonError, badRequest, forbidden, notFound } from './errors.js';
 import { isPlainObject, isoTime, newAyonId, parseJson } from './rules.js';
 import { isUniqueViolation } from '../../store/db.js';
 import { ZipError, readZipDirectory, readZipEntry, type ZipEntry } from './addons/zip.js';
-import { ADDON_NAME_RE, SEMVER_RE, compareSemver, parsePackagePy, semverMatches } from './addons/package.js';
+import { ADDON_NAME_RE, SEMVER_RE, compareSemver, parsePackagePy, parseTomlSubset, semverMatches } from './addons/package.js';
 import {
   extractOverrides,
   getPath,
@@ -227,7 +227,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     // settings files. Pass 2 inflates again while storing, so memory stays one entry wide.
     const files = entries.filter((e) => !e.isDir && e.name.startsWith(root) && e.name.length > root.length);
     const contents = new Map<string, Buffer>();
-    const SETTINGS_FILES = new Set(['settings/schema.json', 'settings/defaults.json', 'settings/site_schema.json', 'settings/site_defaults.json']);
+    const SETTINGS_FILES = new Set(['settings/schema.json', 'settings/defaults.json', 'settings/site_schema.json', 'settings/site_defaults.json', 'private/pyproject.toml']);
     for (const e of files) {
       const b = read(e);
       const path = e.name.slice(root.length);
@@ -242,6 +242,12 @@ export function createAddonsService(core: AyonCoreDeps) {
     if (schema && defaults) {
       const errs = validateSettings(schema, defaults);
       if (errs.length) throw new AyonError(400, 'Invalid addon zip: settings/defaults.json does not match settings/schema.json', 'bad-request', { errors: errs });
+    }
+    const pyproject = contents.get('private/pyproject.toml');
+    if (pyproject && pyproject.length <= JSON_FILE_MAX) {
+      // AYON lists the client's pyproject.toml with the version (clientPyproject)
+      const parsed = parseTomlSubset(pyproject.toString('utf8'));
+      meta = { ...meta, client_pyproject: parsed ?? { error: 'Unable to parse pyproject.toml' } };
     }
     const hasSite = siteSchema !== null || siteDefaultsFile !== null;
     const siteDefaults = hasSite ? mergeSettings(siteSchema ? schemaDefaults(siteSchema) : {}, siteDefaultsFile) : null;
@@ -338,11 +344,8 @@ export function createAddonsService(core: AyonCoreDeps) {
       projectCanOverrideAddonVersion: a.meta.project_can_override_addon_version === true,
     };
     if (details) {
-      const sources: Obj[] = [];
-      if (a.files['private/client.zip']) sources.push({ type: 'server', filename: 'client.zip' });
-      if (a.files['private/client.zip'])
-        sources.push({ type: 'http', url: `${baseUrl}/addons/${a.name}/${a.version}/private/client.zip`, filename: 'client.zip' });
-      if (sources.length) info.clientSourceInfo = sources;
+      // as AYON: the local copy of the client code, downloaded from the private folder
+      if (a.files['private/client.zip']) info.clientSourceInfo = [{ type: 'server', filename: 'client.zip' }];
       if (isPlainObject(a.meta.client_pyproject)) info.clientPyproject = a.meta.client_pyproject;
       if (isPlainObject(a.meta.services) && Object.keys(a.meta.services).length) info.services = a.meta.services;
     }

@@ -165,3 +165,168 @@ export function semverMatches(version: string, requirements: string): boolean {
   }
   return true;
 }
+
+// ------------------------------------------------------------------------------------ pyproject
+
+/**
+ * A TOML subset for `private/pyproject.toml` (AYON lists it as the version's clientPyproject):
+ * `[table.headers]`, `[[arrays.of.tables]]`, `key = value` with basic/literal strings (also
+ * triple-quoted), integers, floats, booleans, arrays (also over several lines) and inline tables.
+ * Returns null when the file is not in that subset.
+ */
+export function parseTomlSubset(text: string): Record<string, unknown> | null {
+  const root: Record<string, unknown> = {};
+  let cur = root;
+  let i = 0;
+  const s = text.replace(/\r\n/g, '\n');
+  const fail = (): never => {
+    throw new LiteralError('toml');
+  };
+  const ws = (nl: boolean) => {
+    for (;;) {
+      while (i < s.length && (s[i] === ' ' || s[i] === '\t' || (nl && s[i] === '\n'))) i++;
+      if (s[i] === '#') while (i < s.length && s[i] !== '\n') i++;
+      else break;
+    }
+  };
+  const key = (): string[] => {
+    const parts: string[] = [];
+    for (;;) {
+      ws(false);
+      if (s[i] === '"' || s[i] === "'") parts.push(str());
+      else {
+        const m = /^[A-Za-z0-9_-]+/.exec(s.slice(i));
+        if (!m) fail();
+        parts.push(m![0]);
+        i += m![0].length;
+      }
+      ws(false);
+      if (s[i] !== '.') return parts;
+      i++;
+    }
+  };
+  const str = (): string => {
+    const q = s[i];
+    const triple = s.startsWith(q.repeat(3), i);
+    const end = triple ? q.repeat(3) : q;
+    i += end.length;
+    if (triple && s[i] === '\n') i++;
+    let out = '';
+    while (i < s.length && !s.startsWith(end, i)) {
+      if (q === '"' && s[i] === '\\') {
+        const n = s[i + 1];
+        const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"' };
+        if (n === 'u' || n === 'U') {
+          const len = n === 'u' ? 4 : 8;
+          out += String.fromCodePoint(parseInt(s.slice(i + 2, i + 2 + len), 16));
+          i += 2 + len;
+          continue;
+        }
+        out += map[n] ?? n;
+        i += 2;
+      } else {
+        if (!triple && s[i] === '\n') fail();
+        out += s[i++];
+      }
+    }
+    if (i >= s.length) fail();
+    i += end.length;
+    return out;
+  };
+  const value = (): unknown => {
+    ws(false);
+    const c = s[i];
+    if (c === '"' || c === "'") return str();
+    if (c === '[') {
+      i++;
+      const arr: unknown[] = [];
+      for (;;) {
+        ws(true);
+        if (s[i] === ']') break;
+        arr.push(value());
+        ws(true);
+        if (s[i] === ',') i++;
+        else if (s[i] !== ']') fail();
+      }
+      i++;
+      return arr;
+    }
+    if (c === '{') {
+      i++;
+      const obj: Record<string, unknown> = {};
+      ws(false);
+      if (s[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        const k = key();
+        if (s[i] !== '=') fail();
+        i++;
+        setIn(obj, k, value());
+        ws(false);
+        if (s[i] === ',') i++;
+        else if (s[i] === '}') {
+          i++;
+          return obj;
+        } else fail();
+      }
+    }
+    const m = /^(true|false|[+-]?\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(s.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+    if (m![0] === 'true') return true;
+    if (m![0] === 'false') return false;
+    return Number(m![0].replace(/_/g, ''));
+  };
+  const setIn = (obj: Record<string, unknown>, path: string[], v: unknown) => {
+    let o = obj;
+    for (const p of path.slice(0, -1)) {
+      if (!o[p] || typeof o[p] !== 'object' || Array.isArray(o[p])) o[p] = {};
+      o = o[p] as Record<string, unknown>;
+    }
+    o[path[path.length - 1]] = v;
+  };
+  const table = (path: string[], arrayItem: boolean) => {
+    let o = root;
+    path.forEach((p, n) => {
+      const last = n === path.length - 1;
+      if (last && arrayItem) {
+        if (!Array.isArray(o[p])) o[p] = [];
+        const item = {};
+        (o[p] as unknown[]).push(item);
+        o = item;
+        return;
+      }
+      let next = o[p];
+      if (Array.isArray(next)) next = next[next.length - 1];
+      if (!next || typeof next !== 'object') o[p] = next = {};
+      o = next as Record<string, unknown>;
+    });
+    return o;
+  };
+  try {
+    for (;;) {
+      ws(true);
+      if (i >= s.length) break;
+      if (s[i] === '[') {
+        const arr = s[i + 1] === '[';
+        i += arr ? 2 : 1;
+        const k = key();
+        if (s[i] !== ']' || (arr && s[i + 1] !== ']')) fail();
+        i += arr ? 2 : 1;
+        cur = table(k, arr);
+      } else {
+        const k = key();
+        if (s[i] !== '=') fail();
+        i++;
+        setIn(cur, k, value());
+      }
+      ws(false);
+      if (i < s.length && s[i] !== '\n') fail();
+    }
+    return root;
+  } catch {
+    return null;
+  }
+}
