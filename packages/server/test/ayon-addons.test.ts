@@ -306,6 +306,30 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(refused.json.detail).toMatch(/too many entries/);
   });
 
+  it("installs AYON's other layouts: package.yaml at the root and manifest.json with the addon under addon/", async () => {
+    const y = await install(makeZip([{ name: 'package.yaml', data: `name: ${A}y\nversion: "0.2.0"\ntitle: Yaml addon # comment\n` }, { name: 'public/a.txt', data: 'yaml' }]));
+    expect(y.status).toBe(200);
+    expect((await call('GET', `/addons/${A}y/0.2.0/public/a.txt`)).buf.toString()).toBe('yaml');
+    const m = await install(
+      makeZip([
+        { name: 'manifest.json', data: JSON.stringify({ addon_name: `${A}j`, addon_version: '0.3.0' }) },
+        { name: 'addon/public/b.txt', data: 'manifest' },
+        { name: 'outside.txt', data: 'ignored' },
+      ]),
+    );
+    expect(m.status).toBe(200);
+    expect((await call('GET', `/addons/${A}j/0.3.0/public/b.txt`)).buf.toString()).toBe('manifest');
+    const titles = Object.fromEntries((await call('GET', '/api/addons')).json.addons.map((a: any) => [a.name, a.title]));
+    expect(titles[`${A}y`]).toBe('Yaml addon');
+    expect(titles[`${A}j`]).toBe(`${A}j`);
+    const noVersion = await install(makeZip([{ name: 'package.py', data: `name = "${A}v"\n` }]));
+    expect(noVersion.status).toBe(409);
+    expect(noVersion.json.detail).toBe('Addon version not found in package.py');
+    expect((await install(makeZip([{ name: 'package.py', data: `name = "${A}v"\nversion = "latest"\n` }]))).status).toBe(400);
+    expect((await call('DELETE', `/api/addons/${A}y`)).status).toBe(204);
+    expect((await call('DELETE', `/api/addons/${A}j`)).status).toBe(204);
+  });
+
   it('lists addons with versions, settings flags, details and production/staging versions from bundles', async () => {
     expect((await install(addonZip(A, '1.1.0'))).status).toBe(200);
     const r = await call('GET', '/api/addons?details=1');

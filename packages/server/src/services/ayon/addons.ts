@@ -23,7 +23,7 @@ import { AyonError, badRequest, forbidden, notFound } from './errors.js';
 import { isPlainObject, isoTime, newAyonId, parseJson } from './rules.js';
 import { isUniqueViolation } from '../../store/db.js';
 import { ZipError, readZipDirectory, readZipEntry, type ZipEntry } from './addons/zip.js';
-import { ADDON_NAME_RE, SEMVER_RE, compareSemver, parsePackagePy, parseTomlSubset, semverMatches } from './addons/package.js';
+import { ADDON_NAME_RE, SEMVER_RE, compareSemver, parsePackagePy, parseTomlSubset, parseYamlScalars, semverMatches } from './addons/package.js';
 import {
   extractOverrides,
   getPath,
@@ -202,21 +202,25 @@ export function createAddonsService(core: AyonCoreDeps) {
       }
     };
 
-    // which layout: package.py / package.json at the root (the whole zip is the addon), or
-    // manifest.json with the addon under addon/ (AYON's two formats)
+    // which layout, in AYON's order: manifest.json (the addon under addon/), or package.yaml /
+    // package.yml / package.py at the root (the whole zip is the addon)
     let meta: Obj;
     let root = '';
-    if (byName.has('manifest.json') && !byName.has('package.py')) {
+    const yaml = byName.get('package.yaml') ?? byName.get('package.yml');
+    if (byName.has('manifest.json')) {
       const m = jsonFile('manifest.json', read(byName.get('manifest.json')!)) ?? {};
       meta = { ...m, name: m.addon_name, version: m.addon_version };
       root = 'addon/';
+    } else if (yaml) {
+      meta = parseYamlScalars(read(yaml).toString('utf8'));
     } else if (byName.has('package.py')) {
       meta = parsePackagePy(read(byName.get('package.py')!).toString('utf8'));
     } else throw new AyonError(409, 'Unsupported addon format');
     const name = meta.name;
     const version = meta.version;
-    if (typeof name !== 'string' || !name) throw new AyonError(409, 'Addon name not found in package.py');
-    if (typeof version !== 'string' || !version) throw new AyonError(409, 'Addon version not found in package.py');
+    const manifest = root ? 'manifest' : yaml ? yaml.name : 'package.py';
+    if (typeof name !== 'string' || !name) throw new AyonError(409, `Addon name not found in ${manifest}`);
+    if (typeof version !== 'string' || !version) throw new AyonError(409, `Addon version not found in ${manifest}`);
     if (!ADDON_NAME_RE.test(name) || name.length > 128) throw new AyonError(400, `Invalid addon name ${JSON.stringify(name)}`);
     if (!SEMVER_RE.test(version) || version.length > 128) throw new AyonError(400, `Invalid addon version ${JSON.stringify(version)}: not a semantic version`);
 

@@ -330,3 +330,20 @@ export function parseTomlSubset(text: string): Record<string, unknown> | null {
     return null;
   }
 }
+
+/** The top-level `key: scalar` lines of a package.yaml (name, version, title …); the rest is ignored. */
+export function parseYamlScalars(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const line of text.replace(/\r\n/g, '\n').split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$/.exec(line);
+    if (!m || !m[2] || m[2].startsWith('#')) continue;
+    let v = m[2].replace(/\s+#.*$/, '');
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    else if (v === 'true' || v === 'false') {
+      out[m[1]] = v === 'true';
+      continue;
+    }
+    out[m[1]] = v;
+  }
+  return out;
+}
