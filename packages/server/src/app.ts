@@ -19,6 +19,7 @@ import { speckleFace } from './faces/speckle/index.js';
 import { speckleV1Face } from './faces/speckle-v1/index.js';
 import { ayonFace } from './faces/ayon/index.js';
 import { opsRoutes, type RequestCounters } from './faces/ops.js';
+import { refuseUnclaimedUpgrades } from './faces/upgrade.js';
 
 export interface AtriumApp {
   config: AtriumConfig;
@@ -111,6 +112,8 @@ export async function buildApp(
   await http.register(speckleFace, { services });
   await http.register(speckleV1Face, { services });
   await http.register(ayonFace, { prefix: '/ayon', services });
+  // after every face has added its upgrade listener: refuse websocket paths none of them serves
+  refuseUnclaimedUpgrades(http.server);
 
   // AYON also at the root of a second port (ATRIUM_AYON_PORT), for tools that assume AYON at `/`
   let ayonHttp: FastifyInstance | undefined;

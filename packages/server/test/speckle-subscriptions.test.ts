@@ -554,6 +554,20 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
     expect(s2.app.services.bus.listenerCount(SpeckleChannels.userProjects)).toBe(0);
   });
 
+  it('refuses a websocket upgrade to a path no face serves with 404 instead of leaving it hanging', async () => {
+    for (const p of ['/nope', '/api/nope', '/ayon/nope']) {
+      const ws = new WebSocket(`${srv.url.replace(/^http/, 'ws')}${p}`);
+      const status = await new Promise<number | string>((resolve) => {
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => resolve('open'));
+        ws.once('error', (e) => resolve(String(e)));
+        setTimeout(() => resolve('hanging'), 3000);
+      });
+      ws.terminate();
+      expect(status, p).toBe(404);
+    }
+  });
+
   it('closes a socket (4403) and stops its subscriptions once its token is revoked, on both protocols', async () => {
     const s2 = await startTestServer(kind, { ATRIUM_WS_AUTH_RECHECK_S: '1' });
     try {

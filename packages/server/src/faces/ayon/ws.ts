@@ -39,6 +39,7 @@ import type { AyonActor } from '../../services/ayon/users.js';
 import type { AyonEventRecord } from '../../services/ayon/events.js';
 import { canReadProject } from '../../services/ayon/access.js';
 import { isPlainObject, isoTime } from '../../services/ayon/rules.js';
+import { claimUpgrade } from '../upgrade.js';
 
 interface WsSocket {
   readonly readyState: number;
@@ -307,6 +308,7 @@ export async function ayonWebSocket(app: FastifyInstance, opts: { services: Serv
       }
       return;
     }
+    claimUpgrade(req);
     if (shuttingDown) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

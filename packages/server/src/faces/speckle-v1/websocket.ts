@@ -19,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/index.js';
 import type { V1Actor, V1SocketEvent } from '../../services/speckle-v1.js';
 import { objectId } from '../../services/speckle-v1-documents.js';
+import { claimUpgrade } from '../upgrade.js';
 
 interface WsSocket {
   readonly readyState: number;
@@ -228,6 +229,7 @@ export async function speckleV1Sockets(app: FastifyInstance, opts: { services: S
     }
     // the root path is the v1 socket's; other paths belong to other faces (GraphQL at /graphql…)
     if (url.pathname !== '/') return;
+    claimUpgrade(req);
     if (shuttingDown) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

@@ -33,6 +33,7 @@ import type { Services } from '../../services/index.js';
 import type { AuthContext } from '../../services/identity.js';
 import { formatError } from './graphql/executor.js';
 import type { SpeckleContext } from './graphql/context.js';
+import { claimUpgrade } from '../upgrade.js';
 
 // ------------------------------------------------------------------ the `ws` library (no bundled types)
 
@@ -539,6 +540,7 @@ export async function speckleSubscriptions(app: FastifyInstance, opts: SpeckleSu
       }
       return;
     }
+    claimUpgrade(req);
     if (shuttingDown) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
