@@ -8,8 +8,8 @@
 //   - enroll jobs/s with 1, 4 and 16 concurrent workers (each: POST /api/enroll → PATCH finished,
 //     distinct senders, until 204), and the enroll request latency p50/p99;
 //   - the latency of an enroll that finds nothing to do (204).
-// Then it bulk-inserts 1,000,000 events straight into `ayon_events` (one INSERT … SELECT over a
-// generated series, no server involved) and measures the same again (phase "1M"). The seed is
+// Then it stops the server, bulk-inserts 1,000,000 events straight into `ayon_events` (one
+// INSERT … SELECT over a generated series), starts it again and measures the same (phase "1M"). The seed is
 // built to hurt: 700k entity.* events, 100k log.*, 100k source-topic events older than the 3-day
 // window, and 50k source-topic events inside the window that already have a finished job (so the
 // enroll scan has to step over them) plus those 50k jobs. It prints the ratio 1M / empty of the
@@ -88,20 +88,33 @@ async function startServer(kind) {
   }
   const cli = spawnSync(process.execPath, [MAIN, 'users', 'create', '--email', 'bench@example.com', '--name', 'Bench', '--password', 'bench-password-1', '--admin'], { env, encoding: 'utf8' });
   if (cli.status !== 0) throw new Error(cli.stderr);
-  const child = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.add(child);
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try { if ((await fetch(`${base}/health`)).status === 200) break; } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const ayon = `${base}/ayon`;
+  const s = { kind, dir, dbUrl, env, child: null };
+  s.start = async () => {
+    const child = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(child);
+    s.child = child;
+    for (let i = 0; i < 300; i++) {
+      try { if ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200) return; } catch {}
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('server did not start');
+  };
+  s.stop = async () => {
+    const child = s.child;
+    if (!child || child.exitCode !== null) return;
+    const done = new Promise((res) => child.once('exit', res));
+    child.kill('SIGTERM');
+    await done;
+    children.delete(child);
+  };
+  await s.start();
+  const ayon = `http://127.0.0.1:${port}/ayon`;
   const login = await (await fetch(`${ayon}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench@example.com', password: 'bench-password-1' }) })).json();
   const admin = { authorization: `Bearer ${login.token}` };
   const key = randomBytes(16).toString('hex');
   const r = await fetch(`${ayon}/api/users/bench_svc`, { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: key, data: { isService: true } }) });
   if (r.status !== 204) throw new Error(`service user: ${r.status}`);
-  return { kind, child, ayon, admin, svc: { 'x-api-key': key }, dir, dbUrl, stop: async () => { child.kill('SIGTERM'); await new Promise((res) => child.once('exit', res)); children.delete(child); } };
+  return Object.assign(s, { ayon, admin, svc: { 'x-api-key': key } });
 }
 
 async function call(url, method, headers, body) {
@@ -215,7 +228,11 @@ async function bench(kind) {
   const s = await startServer(kind);
   try {
     const empty = await phase(s, 'empty');
+    // the seed writes straight into the database with the server stopped (an outside writer on a
+    // live SQLite file is not something Atrium supports), then the server starts again
+    await s.stop();
     const sd = await seed(s);
+    await s.start();
     console.log(`${kind}: seeded ${sd.rows.toLocaleString()} events in ${sd.seconds.toFixed(1)} s (${sd.done.toLocaleString()} in-window sources already processed)`);
     const big = await phase(s, '1M');
     console.log(`\n${kind}                         | empty table        | ${sd.rows.toLocaleString()} events | ratio`);

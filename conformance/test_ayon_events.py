@@ -65,13 +65,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _spawn(server, **overrides) -> tuple[subprocess.Popen, str, Path]:
-    """Another `atrium serve` on the same database as `server` (another node of one deployment)."""
+def _spawn(server, admin_user=None, **overrides) -> tuple[subprocess.Popen, str, Path]:
+    """Another `atrium serve`: on PostgreSQL on the same database as `server` (another node of one
+    deployment); on SQLite on a fresh data dir of its own, with the same admin (`admin_user`)."""
     tmp = Path(tempfile.mkdtemp(prefix="atrium-events-node-"))
     env = dict(server.env)
-    env["ATRIUM_DATABASE_URL"] = server.database_url or f"sqlite:{server.data_dir / 'atrium.db'}"
     port = _free_port()
     env.update(ATRIUM_PORT=str(port), ATRIUM_DATA_DIR=str(tmp / "data"), **overrides)
+    if not server.database_url:
+        env.pop("ATRIUM_DATABASE_URL", None)
+        subprocess.run([NODE, str(MAIN_JS), "users", "create", "--email", admin_user["email"], "--name", "Admin",
+                        "--password", admin_user["password"], "--admin"], cwd=REPO, env=env, check=True, capture_output=True, timeout=60)
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen([NODE, str(MAIN_JS), "serve"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
@@ -249,7 +253,7 @@ def test_unknown_ids_and_project_visibility(ayon, artist, project):
 
 
 def test_body_over_the_limit_is_413_and_stores_nothing(server, ayon, admin_user):
-    proc, url, tmp = _spawn(server, ATRIUM_MAX_REQUEST_BODY_MB="1")
+    proc, url, tmp = _spawn(server, admin_user, ATRIUM_MAX_REQUEST_BODY_MB="1")
     try:
         api = ServerAPI(url)
         api.login(admin_user["email"], admin_user["password"])
@@ -358,6 +362,8 @@ def test_concurrent_worker_processes_take_each_source_once(ayon, svc, ayon_url, 
 
 @pytest.mark.parametrize("sequential", [False, True])
 def test_workers_on_two_server_processes_sharing_the_database(server, ayon, svc, ayon_url, sequential):
+    if server.db_kind != "postgres":
+        pytest.skip("several server processes on one database is a PostgreSQL deployment")
     proc, url2, tmp = _spawn(server)
     try:
         s = f"node.{tag()}"

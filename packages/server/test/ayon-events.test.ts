@@ -401,15 +401,22 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
       expect((await enroll({ sourceTopic: s, targetTopic: t, sender: 'w2' })).json.dependsOn).toBe(c);
     });
 
-    it('an identical request already running is 503', async () => {
+    it('an identical request already running is 503; a different sender is not blocked', async () => {
       const s = src();
       const t = tgt();
-      for (let i = 0; i < 5; i++) await dispatch({ topic: s });
+      for (let i = 0; i < 3; i++) await dispatch({ topic: s });
+      const es = srv.app.services.ayon.eventStream;
+      const actor = { ...(await srv.app.services.ayon.users.loadByName('ev_svc'))!, tokenKind: 'api_key', token: 'x' } as any;
       const body = { sourceTopic: s, targetTopic: t, sender: 'dup' };
-      const rs = await Promise.all([enroll(body), enroll(body), enroll(body)]);
-      const codes = rs.map((r) => r.status).sort();
-      expect(codes).toContain(200);
-      if (codes.includes(503)) expect(rs.find((r) => r.status === 503)!.json.detail).toBe('Enroll request is already running');
+      const hdr = { sender: null, senderType: null };
+      const [a, b, c] = await Promise.allSettled([es.enroll(actor, body, hdr), es.enroll(actor, { ...body }, hdr), es.enroll(actor, { ...body, sender: 'other' }, hdr)]);
+      expect(a.status).toBe('fulfilled');
+      expect(b.status).toBe('rejected');
+      expect((b as PromiseRejectedResult).reason).toMatchObject({ status: 503, message: 'Enroll request is already running' });
+      expect(c.status).toBe('fulfilled');
+      expect((c as PromiseFulfilledResult<any>).value.dependsOn).not.toBe((a as PromiseFulfilledResult<any>).value.dependsOn);
+      // once answered, the same request runs again (and gets the same job back: same sender)
+      expect((await enroll(body)).json.id).toBe((a as PromiseFulfilledResult<any>).value.id);
     });
   });
 

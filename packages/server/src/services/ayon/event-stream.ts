@@ -539,11 +539,12 @@ export function createEventStreamService(core: AyonCoreDeps) {
     });
     if (from) {
       const f = from;
-      q = q.where((eb) => eb.or([eb('s.created_at', '>', f.c), eb.and([eb('s.created_at', '=', f.c), eb('s.seq', '>=', f.s)])]));
+      // the plain range first, so both planners use it on the (topic, status, created_at) index
+      q = q.where('s.created_at', '>=', f.c).where((eb) => eb.or([eb('s.created_at', '>', f.c), eb('s.seq', '>=', f.s)]));
     }
     if (after) {
       const a = after;
-      q = q.where((eb) => eb.or([eb('s.created_at', '>', a.c), eb.and([eb('s.created_at', '=', a.c), eb('s.seq', '>', a.s)])]));
+      q = q.where('s.created_at', '>=', a.c).where((eb) => eb.or([eb('s.created_at', '>', a.c), eb('s.seq', '>', a.s)]));
     }
     return q.orderBy('s.created_at').orderBy('s.seq').limit(PAGE).execute();
   }
