@@ -578,7 +578,10 @@ export function createEventStreamService(core: AyonCoreDeps) {
         const head = rows[0] as unknown as EventRow | undefined;
         const cap = started - WATERMARK_LAG;
         const next = head && Number(head.created_at) < cap ? { c: Number(head.created_at), s: Number(head.seq) } : { c: cap, s: 0 };
-        if (reopenCount === seen && (!wm || next.c > wm.c || (next.c === wm.c && next.s > wm.s))) watermarks.set(sig, { ...next, at: wm?.at ?? started });
+        if (reopenCount === seen && (!wm || next.c > wm.c || (next.c === wm.c && next.s > wm.s))) {
+          if (!wm && watermarks.size >= 1000) for (const [k, v] of watermarks) if (started - v.at > WATERMARK_TTL || watermarks.size >= 1000) watermarks.delete(k);
+          watermarks.set(sig, { ...next, at: wm?.at ?? started });
+        }
       }
       for (const row of rows) {
         const src = row as unknown as EventRow & { t_id: string | null; t_status: string | null; t_sender: string | null; t_hash: string | null; t_retries: number | null };
