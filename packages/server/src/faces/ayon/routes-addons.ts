@@ -1,6 +1,6 @@
 /**
  * AYON REST routes: addons (install, list, delete, private/public files), settings and overrides
- * (studio, project, project-site, site; schemas; the bulk /api/settings) and bundles.
+ * (studio, project, project-site, site; schemas; the bulk /api/settings), bundles and project bundles.
  * The addon file routes live outside /api (`/addons/{name}/{version}/private|public/…`) as in AYON;
  * the `/api/addons/…/private/…` twins answer the client's retry with an /api prefix.
  */
@@ -240,6 +240,21 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
   });
   app.delete<{ Params: { bundle: string } }>('/api/bundles/:bundle', async (req, reply) => {
     await addons.deleteBundle(actorOf(req), req.params.bundle);
+    return reply.status(204).send();
+  });
+
+  // ------------------------------------------------------------------ project bundles
+
+  type PP = { project: string };
+  app.get<{ Params: PP }>('/api/projects/:project/bundle', async (req) => addons.getProjectBundle(nonGuest(req), req.params.project, q(req).variant));
+  app.post<{ Params: PP }>('/api/projects/:project/bundle', async (req) => addons.freezeProjectBundle(nonGuest(req), req.params.project, q(req).variant, bodyOf(req)));
+  app.delete<{ Params: PP }>('/api/projects/:project/bundle', async (req, reply) => {
+    await addons.unfreezeProjectBundle(nonGuest(req), req.params.project, q(req).variant);
+    return reply.status(204).send();
+  });
+  // deprecated in AYON, still served: names the project bundles directly
+  app.post<{ Params: PP }>('/api/projects/:project/bundles', async (req, reply) => {
+    await addons.setProjectBundles(nonGuest(req), req.params.project, bodyOf(req));
     return reply.status(204).send();
   });
 }

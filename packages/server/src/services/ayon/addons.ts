@@ -29,6 +29,7 @@ import {
   getPath,
   listOverrides,
   mergeSettings,
+  projectScopedOverrides,
   removePath,
   schemaDefaults,
   schemaScopes,
@@ -720,17 +721,13 @@ export function createAddonsService(core: AyonCoreDeps) {
     if (bundleName !== undefined && !NAME_RE.test(bundleName)) throw validation(`Request validation error in [GET] /api/settings`, [{ loc: ['query', 'bundle_name'], msg: 'invalid bundle name', type: 'value_error.str.regex' }]);
     let proj: Proj | undefined;
     if (q.project_name) proj = await projects.resolve(actor, q.project_name);
+    const list = await addonListForSettings(actor, { bundleName, projectBundleName: q.project_bundle_name || undefined, project: proj, variant });
+    proj = list.project;
     const project = proj?.name;
-    let b;
-    if (variant !== 'production' && variant !== 'staging') b = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', variant).executeTakeFirst();
-    else if (!bundleName) b = await db.selectFrom('ayon_bundles').selectAll().where(variant === 'production' ? 'is_production' : 'is_staging', '=', 1).executeTakeFirst();
-    else b = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', bundleName).executeTakeFirst();
-    if (!b) throw notFound('Bundle not found');
-    const bundle = rowToBundle(b);
-    bundleName = bundle.name;
+    bundleName = list.bundleName;
     const items: Obj[] = [];
-    for (const [addonName, addonVersion] of Object.entries(bundle.addons)) {
-      if (!addonVersion) continue;
+    for (const [addonName, addonVersion] of Object.entries(list.addons)) {
+      const fromProjectBundle = list.isProjectBundle && !list.inherited.has(addonName);
       const a = await getAddon(addonName, addonVersion);
       if (!a) {
         items.push({ name: addonName, title: addonName, version: addonVersion, settings: {}, isBroken: false, hasSettings: false, hasProjectSettings: false, hasProjectSiteSettings: false, hasSiteSettings: false, isProjectBundle: false });
@@ -746,7 +743,7 @@ export function createAddonsService(core: AyonCoreDeps) {
         hasProjectSiteSettings: scopes.has('site'),
         hasSiteSettings: a.siteSchema !== null,
         isBroken: false,
-        isProjectBundle: false,
+        isProjectBundle: fromProjectBundle,
       };
       if (a.schema !== null) {
         const studioOv = await readStored(a, { scope: 'studio', variant });
@@ -765,7 +762,7 @@ export function createAddonsService(core: AyonCoreDeps) {
       items.push(item);
     }
     items.sort((x, y) => String(x.title).toLowerCase().localeCompare(String(y.title).toLowerCase()));
-    return { ...(project ? { projectName: project } : {}), bundleName, addons: items, inheritedAddons: [] as string[] };
+    return { ...(project ? { projectName: project } : {}), bundleName, addons: items, inheritedAddons: list.isProjectBundle ? [...list.inherited] : [] };
   }
 
   /**
@@ -1144,6 +1141,284 @@ export function createAddonsService(core: AyonCoreDeps) {
     events.publish(recs);
   }
 
+
+  // ------------------------------------------------------------------------------ project bundles
+
+  /**
+   * A project bundle pins addon versions for one project and variant (AYON's "freeze"): a bundle row
+   * named `__project__<project>__<variant>` with `is_project`, referenced from the project's
+   * `data.bundle[variant]` (where AYON keeps it, so the project model and GraphQL show it).
+   */
+  type PbVariant = 'production' | 'staging';
+  const projectBundleName = (project: string, variant: PbVariant) => `__project__${project}__${variant}`;
+
+  function pbVariant(v: string | undefined): PbVariant {
+    const x = v === undefined || v === '' ? 'production' : v;
+    if (x !== 'production' && x !== 'staging')
+      throw validation('Request validation error', [{ loc: ['query', 'variant'], msg: "unexpected value; permitted: 'production', 'staging'", type: 'value_error.const' }]);
+    return x;
+  }
+
+  function bundleRefs(data: Obj): Record<string, string> {
+    const b = isPlainObject(data.bundle) ? data.bundle : {};
+    return Object.fromEntries(Object.entries(b).filter(([, v]) => typeof v === 'string' && v)) as Record<string, string>;
+  }
+
+  async function projectData(q: Db, project: string, lock = false): Promise<Obj> {
+    let sel = q.selectFrom('ayon_projects').select('data').where('name', '=', project);
+    if (lock && store.dialect === 'postgres') sel = sel.forUpdate();
+    const r = await sel.executeTakeFirst();
+    if (!r) throw notFound(`Project ${project} not found`);
+    return parseJson<Obj>(r.data, {});
+  }
+
+  /** Sets (or with null removes) project data.bundle[variant]; the key goes when nothing is left. */
+  async function setBundleRefs(q: Db, project: string, refs: Record<string, string | null | undefined>) {
+    const data = await projectData(q, project, true);
+    const b: Obj = isPlainObject(data.bundle) ? { ...data.bundle } : {};
+    for (const [variant, v] of Object.entries(refs)) {
+      if (v === undefined) continue;
+      if (v === null) delete b[variant];
+      else b[variant] = v;
+    }
+    if (Object.keys(b).length) data.bundle = b;
+    else delete data.bundle;
+    await q.updateTable('ayon_projects').set({ data: JSON.stringify(data), updated_at: Date.now() }).where('name', '=', project).execute();
+  }
+
+  async function studioBundle(variant: string, q: Db = db): Promise<BundleRecord | null> {
+    const r = await q.selectFrom('ayon_bundles').selectAll().where(variant === 'production' ? 'is_production' : 'is_staging', '=', 1).executeTakeFirst();
+    return r ? rowToBundle(r) : null;
+  }
+
+  /** The project bundle the project uses for the variant (a project bundle row it references), or null. */
+  async function usedProjectBundle(project: string, variant: string, q: Db = db): Promise<BundleRecord | null> {
+    const name = bundleRefs(await projectData(q, project))[variant];
+    if (!name) return null;
+    const r = await q.selectFrom('ayon_bundles').selectAll().where('name', '=', name).executeTakeFirst();
+    const b = r ? rowToBundle(r) : null;
+    return b?.isProject ? b : null;
+  }
+
+  /** Whether the addon version lets a project bundle choose it (package.py `project_can_override_addon_version`). */
+  const overridable = (a: AddonRecord) => a.meta.project_can_override_addon_version === true;
+
+  /** AYON's deprecated POST /api/projects/{project}/bundles: points the project at project bundles by name. */
+  async function setProjectBundles(actor: AyonActor, project: string, body: Obj) {
+    const p = await projects.resolve(actor, project);
+    const refs: Record<string, string | null | undefined> = {};
+    for (const variant of ['production', 'staging']) {
+      const v = body[variant];
+      if (v !== undefined && v !== null && typeof v !== 'string')
+        throw validation('Request validation error', [{ loc: ['body', variant], msg: 'str type expected', type: 'type_error.str' }]);
+      refs[variant] = v === '' ? null : (v as string | null | undefined);
+    }
+    if (!actor.isManager) throw forbidden('Only managers can set project bundle');
+    for (const name of Object.values(refs)) {
+      if (!name) continue;
+      const r = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', name).executeTakeFirst();
+      if (!r) throw notFound(`Bundle ${name} not found`);
+      if (!rowToBundle(r).isProject) throw badRequest(`Bundle ${name} is not a project bundle`);
+    }
+    await db.transaction().execute((tx) => setBundleRefs(tx, p.name, refs));
+  }
+
+  /**
+   * AYON's POST /api/projects/{project}/bundle (set_project_bundle, "freeze"): stores the project
+   * bundle and makes the project's settings of every chosen addon version a full copy, so later
+   * studio changes no longer reach the project.
+   */
+  async function freezeProjectBundle(actor: AyonActor, project: string, variantQ: string | undefined, body: Obj) {
+    const p = await projects.resolve(actor, project);
+    const variant = pbVariant(variantQ);
+    if (body.addons === undefined || body.addons === null) throw validation('Request validation error', [{ loc: ['body', 'addons'], msg: 'field required', type: 'value_error.missing' }]);
+    const addonsIn = parseAddonsMap(body.addons, false, 'addons');
+    const iv = body.installerVersion;
+    if (iv !== undefined && iv !== null && typeof iv !== 'string') throw validation('Request validation error', [{ loc: ['body', 'installerVersion'], msg: 'str type expected', type: 'type_error.str' }]);
+    const deps = parseDeps(body.dependencyPackages);
+    if (!actor.isManager) throw forbidden('Only managers can set project bundle');
+    const addons: Record<string, string | null> = {};
+    for (const [n, v] of Object.entries(addonsIn)) addons[n] = v === '__disable__' ? null : v;
+
+    // every chosen version must exist and allow project overrides; its current project settings
+    // (studio + project overrides of that version) become the project's full overrides
+    const copies: { a: AddonRecord; full: Obj }[] = [];
+    for (const [n, v] of Object.entries(addons)) {
+      if (v === null || v === '__inherit__') continue;
+      const a = await getAddon(n, v);
+      if (!a) throw notFound(`Addon ${n} ${v} not found`);
+      if (!overridable(a)) throw badRequest(`Addon ${n} version ${v} does not allow project overrides`);
+      if (a.schema === null) continue;
+      copies.push({ a, full: await projectSettings(a, p, variant) });
+    }
+    const name = projectBundleName(p.name, variant);
+    const data = JSON.stringify({ addons, installer_version: (iv as string | null | undefined) ?? null, dependency_packages: deps, is_project: true });
+    const recs = await db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('ayon_bundles')
+        .values({ name, data, is_production: 0, is_staging: 0, is_dev: 0, is_archived: 0, active_user: null, created_at: Date.now() })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ data, is_production: 0, is_staging: 0, is_dev: 0 }))
+        .execute();
+      const out = [];
+      for (const { a, full } of copies) {
+        const k: Key = { scope: 'project', project: p.name, since: p.createdAt, variant };
+        const prev = await writeStored(tx, a, k, full);
+        if (JSON.stringify(prev ?? {}) !== JSON.stringify(full)) out.push(...(await settingsChanged(tx, actor, a, k, prev, full, ' (project bundle)')));
+      }
+      await setBundleRefs(tx, p.name, { [variant]: name });
+      return out;
+    });
+    events.publish(recs);
+    return null;
+  }
+
+  /**
+   * AYON's DELETE /api/projects/{project}/bundle (unset_project_bundle, "unfreeze"): the project
+   * follows the studio bundle again. Project overrides of the pinned versions keep only project-scoped
+   * fields; where the studio bundle uses another version they are carried over to it (as they are —
+   * an addon's own migration code does not run here). The bundle row goes.
+   */
+  async function unfreezeProjectBundle(actor: AyonActor, project: string, variantQ: string | undefined) {
+    const p = await projects.resolve(actor, project);
+    const variant = pbVariant(variantQ);
+    if (!actor.isManager) throw forbidden('Only managers can unset project bundle');
+    const pb = await usedProjectBundle(p.name, variant);
+    const studio = (await studioBundle(variant))?.addons ?? {};
+    const k: Key = { scope: 'project', project: p.name, since: p.createdAt, variant };
+    const writes: { a: AddonRecord; data: Obj; prev: Obj | null }[] = [];
+    for (const [n, v] of Object.entries(pb?.addons ?? {})) {
+      if (!v || v === '__inherit__' || v === '__disable__') continue;
+      const a = await getAddon(n, v);
+      if (!a || a.schema === null) continue;
+      const stored = await readStored(a, k);
+      const kept = stored ? projectScopedOverrides(a.schema, stored) : null;
+      if (stored && kept && JSON.stringify(kept) !== JSON.stringify(stored)) writes.push({ a, data: kept, prev: stored });
+      const sv = studio[n];
+      if (!sv || sv === v) continue;
+      const sa = await getAddon(n, sv);
+      if (!sa || sa.schema === null) continue;
+      writes.push({ a: sa, data: kept ?? {}, prev: await readStored(sa, k) });
+    }
+    const recs = await db.transaction().execute(async (tx) => {
+      const out = [];
+      for (const w of writes) {
+        await writeStored(tx, w.a, k, w.data);
+        out.push(...(await settingsChanged(tx, actor, w.a, k, w.prev, w.data, ' (project bundle released)')));
+      }
+      await setBundleRefs(tx, p.name, { [variant]: null });
+      await tx.deleteFrom('ayon_bundles').where('name', '=', projectBundleName(p.name, variant)).execute();
+      return out;
+    });
+    events.publish(recs);
+  }
+
+  /** AYON's GET /api/projects/{project}/bundle: the versions a project uses and what it could choose. */
+  async function getProjectBundle(actor: AyonActor, project: string, variantQ: string | undefined) {
+    const p = await projects.resolve(actor, project);
+    const variant = pbVariant(variantQ);
+    if (!actor.isManager) throw forbidden('Only managers can get project bundle information');
+    const base = await studioBundle(variant);
+    if (!base) throw notFound(`${variant} bundle is not set`);
+    let installerVersion = base.installerVersion;
+    let dependencyPackages = base.dependencyPackages;
+    const pb = await usedProjectBundle(p.name, variant);
+    if (pb) {
+      installerVersion = pb.installerVersion;
+      dependencyPackages = pb.dependencyPackages;
+    }
+    const byName = new Map<string, AddonRecord[]>();
+    for (const r of await db.selectFrom('ayon_addons').selectAll().execute()) {
+      const a = rowToAddon(r);
+      if (!byName.has(a.name)) byName.set(a.name, []);
+      byName.get(a.name)!.push(a);
+    }
+    const addons: Record<string, string> = {};
+    const addonMetadata: Obj[] = [];
+    for (const [name, versions] of [...byName.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+      if (!versions.some(overridable)) continue;
+      const baseVersion = base.addons[name] || null;
+      if (pb) addons[name] = pb.addons[name] ?? '__disable__';
+      else if (!baseVersion) addons[name] = '__disable__';
+      else {
+        const a = versions.find((x) => x.version === baseVersion);
+        addons[name] = !a ? '__disable__' : overridable(a) ? baseVersion : '__inherit__';
+      }
+      const latest = [...versions].sort((x, y) => compareSemver(x.version, y.version)).pop()!;
+      const options: Obj[] = [
+        { value: '__inherit__', label: `Inherit (${baseVersion ?? 'DISABLED'})` },
+        { value: '__disable__', label: 'Disable' },
+        ...versions
+          .map((v) => v.version)
+          .sort()
+          .reverse()
+          .map((v) => {
+            const ok = overridable(versions.find((x) => x.version === v)!);
+            return ok ? { value: v, label: v } : { value: v, label: v, disabled: true, disabledMessage: 'This version cannot be used in project bundles.' };
+          }),
+      ];
+      addonMetadata.push({ name, label: latest.title || name, options });
+    }
+    // what the desktop area holds: launcher versions and dependency package files per platform
+    const pkgs = await db.selectFrom('ayon_desktop_packages').select(['kind', 'platform', 'version', 'filename']).execute();
+    const installerOptions = [...new Set(pkgs.filter((r) => r.kind === 'installer' && r.version).map((r) => r.version))].sort().reverse();
+    const dependencyPackageOptions: Record<string, string[]> = { windows: [], linux: [], darwin: [] };
+    for (const r of pkgs) if (r.kind === 'dependency_package' && r.platform in dependencyPackageOptions) dependencyPackageOptions[r.platform].push(r.filename);
+    for (const l of Object.values(dependencyPackageOptions)) l.sort().reverse();
+    return { addons, installerVersion, dependencyPackages, addonMetadata, installerOptions, dependencyPackageOptions };
+  }
+
+  /**
+   * The addons settings are read for (AYON's addon list for settings): the studio bundle's, with a
+   * project bundle's versions (the project's for the variant, or one named explicitly) over them.
+   */
+  async function addonListForSettings(actor: AyonActor, opts: { bundleName?: string; projectBundleName?: string; project?: Proj; variant: string }) {
+    let { bundleName, projectBundleName: pbName } = opts;
+    const { variant } = opts;
+    if (!pbName && bundleName?.startsWith('__project__')) {
+      pbName = bundleName;
+      bundleName = undefined;
+    }
+    let b;
+    if (variant !== 'production' && variant !== 'staging') b = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', variant).executeTakeFirst();
+    else if (!bundleName) b = await db.selectFrom('ayon_bundles').selectAll().where(variant === 'production' ? 'is_production' : 'is_staging', '=', 1).executeTakeFirst();
+    else b = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', bundleName).executeTakeFirst();
+    if (!b) throw notFound('Bundle not found');
+    const studio = rowToBundle(b);
+    const addons: Record<string, string> = {};
+    for (const [n, v] of Object.entries(studio.addons)) if (v) addons[n] = v;
+    let project = opts.project;
+    if (project && !pbName && (variant === 'production' || variant === 'staging')) pbName = bundleRefs(await projectData(db, project.name))[variant];
+    if (!pbName) return { addons, inherited: new Set<string>(), bundleName: studio.name, project, isProjectBundle: false };
+
+    // the project bundle must be a project bundle some project uses for this variant
+    const r = await db.selectFrom('ayon_bundles').selectAll().where('name', '=', pbName).executeTakeFirst();
+    const pb = r ? rowToBundle(r) : null;
+    let user: string | undefined;
+    if (pb?.isProject) {
+      if (project && bundleRefs(await projectData(db, project.name))[variant] === pb.name) user = project.name;
+      else {
+        const rows = await db.selectFrom('ayon_projects').select(['name', 'data']).where('data', 'like', '%"bundle"%').execute();
+        user = rows.find((x) => bundleRefs(parseJson<Obj>(x.data, {}))[variant] === pb.name)?.name;
+      }
+    }
+    if (!pb || !user) throw notFound(`Project bundle ${pbName} not found`);
+    if (!project) project = await projects.resolve(actor, user);
+    const inherited = new Set(Object.keys(addons));
+    for (const [n, v] of Object.entries(pb.addons)) {
+      if (v === '__inherit__') continue;
+      if (v === null) {
+        delete addons[n];
+        inherited.delete(n);
+        continue;
+      }
+      const a = await getAddon(n, v);
+      if (!a || !overridable(a)) continue; // unknown or not allowed: the studio version stays
+      addons[n] = v;
+      inherited.delete(n);
+    }
+    return { addons, inherited, bundleName: pb.name, project, isProjectBundle: true };
+  }
+
   return {
     install,
     list,
@@ -1172,6 +1447,10 @@ export function createAddonsService(core: AyonCoreDeps) {
     createBundle,
     updateBundle,
     deleteBundle,
+    setProjectBundles,
+    freezeProjectBundle,
+    unfreezeProjectBundle,
+    getProjectBundle,
   };
 }
 

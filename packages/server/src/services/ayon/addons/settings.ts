@@ -258,3 +258,28 @@ export function schemaScopes(schema: Obj): Set<string> {
   }
   return scopes;
 }
+
+/**
+ * A copy of `overrides` without the fields whose `scope` hint leaves out `project` (walking into
+ * nested objects): what a project may keep once its frozen full copy of the settings is released.
+ */
+export function projectScopedOverrides(schema: Obj, overrides: Obj): Obj {
+  const walk = (node: unknown, over: Obj): Obj => {
+    const s = deref(schema, node);
+    const props = isPlainObject(s.properties) ? s.properties : null;
+    if (!props) return clone(over);
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(over)) {
+      const p = deref(schema, props[k]);
+      if (props[k] === undefined) {
+        out[k] = clone(v);
+        continue;
+      }
+      const sc = Array.isArray(p.scope) ? (p.scope as string[]) : ['studio', 'project'];
+      if (!sc.includes('project')) continue;
+      out[k] = isPlainObject(v) ? walk(props[k], v) : clone(v);
+    }
+    return out;
+  };
+  return walk(schema, overrides);
+}
