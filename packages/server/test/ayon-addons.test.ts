@@ -512,6 +512,111 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect((await call('GET', `/api/addons/${A}/1.1.0/rawOverrides/${Q}`)).json).toEqual({});
   });
 
+  it('project bundles: a manager pins addon versions per project and variant; settings, GraphQL and the project show it; unset releases it', async () => {
+    const B = `pbb_${randomBytes(3).toString('hex')}`;
+    const C = `pbc_${randomBytes(3).toString('hex')}`;
+    const schema = { type: 'object', properties: { threads: { type: 'integer', default: 8 }, studio_only: { type: 'string', default: 's', scope: ['studio'] } } };
+    const zip = (name: string, version: string, over: boolean) =>
+      makeZip([
+        { name: 'package.py', data: `name = "${name}"\ntitle = "PB ${name}"\nversion = "${version}"\nproject_can_override_addon_version = ${over ? 'True' : 'False'}\n` },
+        { name: 'settings/schema.json', data: JSON.stringify(schema) },
+      ]);
+    for (const [n, v, o] of [[B, '1.0.0', true], [B, '2.0.0', true], [C, '1.0.0', false]] as const) expect((await install(zip(n, v, o))).status).toBe(200);
+    const studio = `pbs_${B}`;
+    expect((await call('POST', '/api/bundles', { body: { name: studio, addons: { [A]: '1.1.0', [B]: '1.0.0', [C]: '1.0.0' }, installerVersion: '1.0.0', isProduction: true } })).status).toBe(201);
+    expect((await call('POST', `/api/addons/${B}/1.0.0/settings?variant=production`, { body: { threads: 12 } })).status).toBe(204);
+    const PBN = `__project__${P}__production`;
+    const projectData = async () => (await call('GET', `/api/projects/${P}`)).json.data;
+
+    // what the project could choose: only addons that allow project versions, studio versions as default
+    const info = await call('GET', `/api/projects/${P}/bundle`);
+    expect(info.status).toBe(200);
+    expect(info.json.addons[B]).toBe('1.0.0');
+    expect(info.json.addons[C]).toBeUndefined();
+    expect(info.json.installerVersion).toBe('1.0.0');
+    expect(info.json.addonMetadata.find((m: any) => m.name === B).options.map((o: any) => o.value)).toEqual(['__inherit__', '__disable__', '2.0.0', '1.0.0']);
+    expect(info.json.addonMetadata.find((m: any) => m.name === B).options[0].label).toBe('Inherit (1.0.0)');
+
+    // refusals store nothing
+    const body = { addons: { [B]: '2.0.0', [A]: '__inherit__' }, installerVersion: '1.2.3' };
+    expect((await call('POST', `/api/projects/${P}/bundle`, { body, token: userToken })).status).toBe(403);
+    expect((await call('GET', `/api/projects/${P}/bundle`, { token: userToken })).status).toBe(403);
+    expect((await call('POST', '/api/projects/no_such_project/bundle', { body })).status).toBe(404);
+    expect((await call('POST', `/api/projects/${P}/bundle?variant=dev`, { body })).status).toBe(400);
+    expect((await call('POST', `/api/projects/${P}/bundle`, { body: {} })).status).toBe(400);
+    expect((await call('POST', `/api/projects/${P}/bundle`, { body: { addons: { [B]: '9.9.9' } } })).status).toBe(404);
+    const notAllowed = await call('POST', `/api/projects/${P}/bundle`, { body: { addons: { [C]: '1.0.0' } } });
+    expect(notAllowed.status).toBe(400);
+    expect(notAllowed.json.detail).toContain('does not allow project overrides');
+    expect((await projectData()).bundle).toBeUndefined();
+    expect((await call('GET', '/api/bundles')).json.bundles.map((b: any) => b.name)).not.toContain(PBN);
+
+    // freeze
+    expect((await call('POST', `/api/projects/${P}/bundle`, { body })).status).toBe(200);
+    expect((await projectData()).bundle).toEqual({ production: PBN });
+    const gq = await call('POST', '/graphql', { body: { query: `{ project(name: "${P}") { bundle { production staging } } }` } });
+    expect(gq.json.data.project.bundle).toEqual({ production: PBN, staging: null });
+    expect((await call('GET', '/api/bundles')).json.bundles.find((b: any) => b.name === PBN)).toMatchObject({ isProject: true, isProduction: false, addons: { [B]: '2.0.0' }, installerVersion: '1.2.3' });
+    const s = await call('GET', `/api/settings?project_name=${P}`);
+    expect(s.json.bundleName).toBe(PBN);
+    expect(s.json.addons.find((x: any) => x.name === B)).toMatchObject({ version: '2.0.0', isProjectBundle: true });
+    expect(s.json.addons.find((x: any) => x.name === C)).toMatchObject({ version: '1.0.0', isProjectBundle: false });
+    expect(s.json.inheritedAddons.sort()).toEqual([A, C].sort());
+    // the studio and other projects keep the studio bundle
+    const st = await call('GET', '/api/settings');
+    expect(st.json.addons.find((x: any) => x.name === B)).toMatchObject({ version: '1.0.0', isProjectBundle: false });
+    expect(st.json.inheritedAddons).toEqual([]);
+    // named explicitly (render farms): the project comes from the bundle
+    const byName = await call('GET', `/api/settings?project_bundle_name=${PBN}`);
+    expect(byName.json).toMatchObject({ projectName: P, bundleName: PBN });
+    expect(byName.json.addons.find((x: any) => x.name === B).version).toBe('2.0.0');
+    expect((await call('GET', '/api/settings?project_bundle_name=__project__nope__production')).status).toBe(404);
+    expect((await call('GET', `/api/settings?project_bundle_name=${studio}`)).status).toBe(404); // not a project bundle
+    const info2 = (await call('GET', `/api/projects/${P}/bundle`)).json;
+    expect(info2.addons[B]).toBe('2.0.0');
+    expect(info2.installerVersion).toBe('1.2.3');
+
+    // frozen: the project's settings are a full copy, later studio changes do not reach it
+    const raw = (await call('GET', `/api/addons/${B}/2.0.0/rawOverrides/${P}`)).json;
+    expect(raw).toEqual({ threads: 8, studio_only: 's' });
+    expect((await call('POST', `/api/addons/${B}/2.0.0/settings?variant=production`, { body: { threads: 20 } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${B}/2.0.0/settings/${P}`)).json.threads).toBe(8);
+    const ev = await srv.app.services.store.db.selectFrom('ayon_events').selectAll().where('topic', '=', 'settings.changed').where('project_name', '=', P).orderBy('created_at', 'desc').execute();
+    expect(ev.some((e) => JSON.parse(e.summary).addon_name === B && JSON.parse(e.summary).addon_version === '2.0.0')).toBe(true);
+
+    // unset: project overrides keep project-scoped fields and move to the studio version
+    expect((await call('POST', `/api/addons/${B}/2.0.0/settings/${P}`, { body: { threads: 30, studio_only: 's' } })).status).toBe(204);
+    expect((await call('DELETE', `/api/projects/${P}/bundle`, { token: userToken })).status).toBe(403);
+    expect((await call('DELETE', `/api/projects/${P}/bundle`)).status).toBe(204);
+    expect((await projectData()).bundle).toBeUndefined();
+    expect((await call('GET', '/api/bundles')).json.bundles.map((b: any) => b.name)).not.toContain(PBN);
+    expect((await call('GET', `/api/addons/${B}/2.0.0/rawOverrides/${P}`)).json).toEqual({ threads: 30 });
+    expect((await call('GET', `/api/addons/${B}/1.0.0/settings/${P}`)).json.threads).toBe(30);
+    const after = await call('GET', `/api/settings?project_name=${P}`);
+    expect(after.json.bundleName).toBe(studio);
+    expect(after.json.addons.find((x: any) => x.name === B)).toMatchObject({ version: '1.0.0', isProjectBundle: false });
+    expect(after.json.inheritedAddons).toEqual([]);
+
+    // a project bundle can disable an addon for the project
+    expect((await call('POST', `/api/projects/${P}/bundle`, { body: { addons: { [B]: '__disable__' } } })).status).toBe(200);
+    const dis = await call('GET', `/api/settings?project_name=${P}`);
+    expect(dis.json.addons.map((x: any) => x.name)).not.toContain(B);
+    expect(dis.json.inheritedAddons).not.toContain(B);
+    expect((await call('GET', `/api/projects/${P}/bundle`)).json.addons[B]).toBe('__disable__');
+
+    // the deprecated /bundles names existing project bundles only
+    expect((await call('POST', `/api/projects/${P}/bundles`, { body: { staging: studio } })).status).toBe(400);
+    expect((await call('POST', `/api/projects/${P}/bundles`, { body: { staging: 'no_such_bundle' } })).status).toBe(404);
+    expect((await call('POST', `/api/projects/${P}/bundles`, { body: { staging: PBN }, token: userToken })).status).toBe(403);
+    expect((await projectData()).bundle).toEqual({ production: PBN });
+    expect((await call('POST', `/api/projects/${P}/bundles`, { body: { staging: PBN } })).status).toBe(204);
+    expect((await projectData()).bundle).toEqual({ production: PBN, staging: PBN });
+    expect((await call('POST', `/api/projects/${P}/bundles`, { body: { staging: null } })).status).toBe(204);
+    expect((await call('DELETE', `/api/projects/${P}/bundle`)).status).toBe(204);
+    expect((await projectData()).bundle).toBeUndefined();
+    for (const n of [B, C]) expect((await call('DELETE', `/api/addons/${n}`)).status).toBe(204);
+  });
+
   it('deletes an addon version and a whole addon with their files (admins only)', async () => {
     expect((await call('DELETE', `/api/addons/${A}/1.0.0`, { token: userToken })).status).toBe(403);
     expect((await call('DELETE', `/api/addons/${A}/1.0.0?purge=true`)).status).toBe(204);
