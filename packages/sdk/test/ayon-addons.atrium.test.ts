@@ -2,7 +2,7 @@
  * AyonClient's addon, bundle and settings methods against a real Atrium (in-process, on every store
  * kind): a zip uploaded from a file, listed, its private file downloaded byte for byte; bundles
  * created, checked, patched, deleted; settings set and read back per variant, project and site;
- * off-schema settings refused; a plain user refused on writes.
+ * off-schema settings refused; a plain user refused on writes; project bundles set, used and unset.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -166,6 +166,33 @@ describe.each(storeKinds)('AyonClient addon methods against Atrium on %s', (kind
     expect(await status(api.setAddonStudioSettings(A, '1.2.3', { output: { format: 'gif' } }))).toBe(400);
     expect(await status(artist.setAddonStudioSettings(A, '1.2.3', { threads: 3 }))).toBe(403);
     expect((await api.getAddonStudioSettings(A, '1.2.3')).threads).toBe(4);
+  });
+
+  it('project bundles: set, read, used by the bulk settings, unset; plain users refused', async () => {
+    const B = `sdkpb_${randomBytes(3).toString('hex')}`;
+    const src = path.join(tmp, 'pb.zip');
+    for (const v of ['1.0.0', '2.0.0']) {
+      fs.writeFileSync(src, zip({ 'package.py': `name = "${B}"\nversion = "${v}"\nproject_can_override_addon_version = True\n`, 'settings/schema.json': JSON.stringify(SCHEMA) }));
+      await api.uploadAddonZip(src);
+    }
+    await api.updateBundle(`prod_${A}`, { addonVersions: { [B]: '1.0.0' } });
+    expect((await api.getProjectBundle(P)).addons[B]).toBe('1.0.0');
+    expect(await status(artist.setProjectBundle(P, { [B]: '2.0.0' }))).toBe(403);
+    expect(await status(api.setProjectBundle(P, { [B]: '3.0.0' }))).toBe(404);
+    await api.setProjectBundle(P, { [B]: '2.0.0' }, '1.1.0');
+    const info = await api.getProjectBundle(P, 'production');
+    expect(info).toMatchObject({ addons: { [B]: '2.0.0' }, installerVersion: '1.1.0' });
+    const bulk = await api.getBundleSettings({ projectName: P });
+    expect(bulk.bundleName).toBe(`__project__${P}__production`);
+    expect(bulk.addons.find((a: any) => a.name === B)).toMatchObject({ version: '2.0.0', isProjectBundle: true });
+    expect(bulk.inheritedAddons).toContain(A);
+    expect((await api.getBundleSettings({ projectBundleName: `__project__${P}__production` })).projectName).toBe(P);
+    expect((await api.getBundleSettings()).addons.find((a: any) => a.name === B).version).toBe('1.0.0');
+    await api.unsetProjectBundle(P);
+    expect((await api.getBundleSettings({ projectName: P })).addons.find((a: any) => a.name === B).version).toBe('1.0.0');
+    expect((await api.getProjectBundle(P)).addons[B]).toBe('1.0.0');
+    await api.updateBundle(`prod_${A}`, { addonVersions: { [B]: null } });
+    await api.deleteAddon(B, true);
   });
 
   it('deletes bundles, an addon version and the addon', async () => {

@@ -67,6 +67,16 @@ declare module './client.js' {
     checkBundleCompatibility(name: string, addonVersions: Record<string, string>, installerVersion: string | null, opts?: BundleOptions): Promise<{ success: boolean; issues: Dict[] }>;
     deleteBundle(bundleName: string): Promise<void>;
 
+    getProjectBundle(projectName: string, variant?: 'production' | 'staging'): Promise<Dict>;
+    setProjectBundle(
+      projectName: string,
+      addons: Record<string, string | null>,
+      installerVersion?: string | null,
+      dependencyPackages?: Record<string, string | null> | null,
+      variant?: 'production' | 'staging',
+    ): Promise<void>;
+    unsetProjectBundle(projectName: string, variant?: 'production' | 'staging'): Promise<void>;
+
     getAddonSettingsSchema(addonName: string, addonVersion: string, projectName?: string, variant?: string, siteId?: string): Promise<Dict>;
     getAddonSiteSettingsSchema(addonName: string, addonVersion: string): Promise<Dict>;
     getAddonStudioSettings(addonName: string, addonVersion: string, variant?: string): Promise<Dict>;
@@ -177,6 +187,27 @@ AyonClient.prototype.checkBundleCompatibility = async function (this: AyonClient
 };
 AyonClient.prototype.deleteBundle = async function (this: AyonClient, bundleName: string) {
   await this.delete(`bundles/${enc(bundleName)}`);
+};
+
+// project bundles: addon versions pinned per project and variant (null disables an addon)
+AyonClient.prototype.getProjectBundle = async function (this: AyonClient, projectName: string, variant: 'production' | 'staging' = 'production') {
+  return (await this.get(`projects/${enc(projectName)}/bundle`, { variant })).data;
+};
+AyonClient.prototype.setProjectBundle = async function (
+  this: AyonClient,
+  projectName: string,
+  addons: Record<string, string | null>,
+  installerVersion?: string | null,
+  dependencyPackages?: Record<string, string | null> | null,
+  variant: 'production' | 'staging' = 'production',
+) {
+  const body: Dict = { addons };
+  if (installerVersion !== undefined && installerVersion !== null) body.installerVersion = installerVersion;
+  if (dependencyPackages !== undefined && dependencyPackages !== null) body.dependencyPackages = dependencyPackages;
+  await this.request('POST', `projects/${enc(projectName)}/bundle`, { json: body, params: { variant } });
+};
+AyonClient.prototype.unsetProjectBundle = async function (this: AyonClient, projectName: string, variant: 'production' | 'staging' = 'production') {
+  await this.request('DELETE', `projects/${enc(projectName)}/bundle`, { params: { variant } });
 };
 
 // ------------------------------------------------------------------ settings
