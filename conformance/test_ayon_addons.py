@@ -8,7 +8,9 @@ variant (production, staging, a dev bundle), project settings and project-site o
 through the client's setters and read back through every getter (get_addon_settings,
 get_addon_studio_settings, get_addon_project_settings, get_addons_settings, get_bundle_settings …).
 Bad zips (not a zip, path traversal, symlink) are refused and leave nothing installed; settings that
-do not match the schema are refused with 400 and change nothing.
+do not match the schema are refused with 400 and change nothing. Project bundles are set, read and
+unset with set_project_bundle / get_project_bundle / unset_project_bundle and change what
+get_addons_settings resolves for that project (inheritedAddons, project_bundle_name).
 """
 
 from __future__ import annotations
@@ -303,3 +305,91 @@ def test_delete_addon_version_and_addon(ayon, tmp_path):
         ayon.download_addon_private_file(name, "1.0.0", "client.zip", str(tmp_path))
     ayon.delete_addon(name)
     assert name not in {a["name"] for a in ayon.get_addons_info()["addons"]}
+
+
+def _pb_zip(name: str, version: str) -> bytes:
+    """An addon whose versions a project bundle may choose (project_can_override_addon_version)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "package.py",
+            f'name = "{name}"\ntitle = "PB {name}"\nversion = "{version}"\nproject_can_override_addon_version = True\n',
+        )
+        z.writestr("settings/schema.json", json.dumps(SCHEMA))
+    return buf.getvalue()
+
+
+def test_project_bundle_set_read_used_by_settings_and_unset(ayon, artist, addon, bundle, project, tmp_path):
+    pb_addon = f"pb_{uid()[:8]}"
+    for v in ("1.0.0", "2.0.0"):
+        p = tmp_path / f"pb-{v}.zip"
+        p.write_bytes(_pb_zip(pb_addon, v))
+        ayon.upload_addon_zip(str(p))
+    ayon.update_bundle(bundle, addon_versions={addon: "1.0.0", pb_addon: "1.0.0"})
+    pb_name = f"__project__{project}__production"
+    try:
+        info = ayon.get_project_bundle(project)
+        assert info["addons"][pb_addon] == "1.0.0"  # no project bundle yet: the studio version
+        assert addon not in info["addons"]  # its versions cannot be chosen per project
+        meta = next(m for m in info["addonMetadata"] if m["name"] == pb_addon)
+        assert [o["value"] for o in meta["options"]] == ["__inherit__", "__disable__", "2.0.0", "1.0.0"]
+
+        # refused: plain users, unknown versions, addons that do not allow it, unknown projects
+        for call, status in (
+            (lambda: artist.set_project_bundle(project, {pb_addon: "2.0.0"}), 403),
+            (lambda: artist.get_project_bundle(project), 403),
+            (lambda: ayon.set_project_bundle(project, {pb_addon: "7.7.7"}), 404),
+            (lambda: ayon.set_project_bundle(project, {addon: "1.0.0"}), 400),
+            (lambda: ayon.set_project_bundle("no_such_project_pb", {pb_addon: "2.0.0"}), 404),
+        ):
+            with pytest.raises(HTTPRequestError) as exc:
+                call()
+            assert _status(exc) == status
+        assert "bundle" not in ayon.get_project(project)["data"]
+
+        ayon.set_project_bundle(project, {pb_addon: "2.0.0"}, installer_version="1.2.0", dependency_packages={"linux": "pb.zip"})
+        assert ayon.get_project(project)["data"]["bundle"] == {"production": pb_name}
+        gq = ayon.query_graphql(f'{{ project(name: "{project}") {{ bundle {{ production staging }} }} }}')
+        assert gq.data["data"]["project"]["bundle"] == {"production": pb_name, "staging": None}
+        info = ayon.get_project_bundle(project, variant="production")
+        assert info["addons"][pb_addon] == "2.0.0"
+        assert info["installerVersion"] == "1.2.0" and info["dependencyPackages"] == {"linux": "pb.zip"}
+        listed = next(b for b in ayon.get_bundles()["bundles"] if b["name"] == pb_name)
+        assert listed["isProject"] is True and listed["isProduction"] is False
+
+        full = ayon.get_addons_settings(project_name=project, only_values=False)
+        assert full["bundleName"] == pb_name
+        item = next(a for a in full["addons"] if a["name"] == pb_addon)
+        assert item["version"] == "2.0.0" and item["isProjectBundle"] is True
+        assert addon in full["inheritedAddons"] and pb_addon not in full["inheritedAddons"]
+        assert next(a for a in full["addons"] if a["name"] == addon)["isProjectBundle"] is False
+        # the studio keeps its bundle; a render farm can name the project bundle alone
+        studio = ayon.get_addons_settings(only_values=False)
+        assert next(a for a in studio["addons"] if a["name"] == pb_addon)["version"] == "1.0.0"
+        farm = ayon.get_bundle_settings(project_bundle_name=pb_name)
+        assert farm["projectName"] == project
+        assert next(a for a in farm["addons"] if a["name"] == pb_addon)["version"] == "2.0.0"
+
+        # frozen: the project holds a full copy of its settings, later studio edits do not reach it
+        ayon.set_addon_studio_settings(pb_addon, "2.0.0", {"threads": 40})
+        assert ayon.get_addon_project_settings(pb_addon, "2.0.0", project, use_site=False)["threads"] == 4
+        ayon.set_addon_project_settings(pb_addon, "2.0.0", project, {"threads": 30})
+
+        with pytest.raises(HTTPRequestError) as exc:
+            artist.unset_project_bundle(project)
+        assert _status(exc) == 403
+        ayon.unset_project_bundle(project)
+        assert "bundle" not in ayon.get_project(project)["data"]
+        assert pb_name not in {b["name"] for b in ayon.get_bundles()["bundles"]}
+        after = ayon.get_addons_settings(project_name=project, only_values=False)
+        assert after["bundleName"] == bundle and after["inheritedAddons"] == []
+        assert next(a for a in after["addons"] if a["name"] == pb_addon)["version"] == "1.0.0"
+        # the project's overrides moved to the studio version
+        assert ayon.get_addon_project_settings(pb_addon, "1.0.0", project, use_site=False)["threads"] == 30
+    finally:
+        try:
+            ayon.unset_project_bundle(project)
+        except Exception:
+            pass
+        ayon.update_bundle(bundle, addon_versions={addon: "1.0.0", pb_addon: None})
+        ayon.delete_addon(pb_addon, purge=True)
