@@ -374,6 +374,12 @@ def test_project_bundle_set_read_used_by_settings_and_unset(ayon, artist, addon,
         ayon.set_addon_studio_settings(pb_addon, "2.0.0", {"threads": 40})
         assert ayon.get_addon_project_settings(pb_addon, "2.0.0", project, use_site=False)["threads"] == 4
         ayon.set_addon_project_settings(pb_addon, "2.0.0", project, {"threads": 30})
+        # a frozen addon keeps the whole model as project settings; its overrides cannot be edited
+        assert ayon.get_addon_project_raw_overrides(pb_addon, "2.0.0", project)["threads"] == 30
+        assert ayon.get_addon_project_raw_overrides(pb_addon, "2.0.0", project)["paths"] == {"root": "/mnt/projects", "cache": "/tmp/cache"}
+        with pytest.raises(HTTPRequestError) as exc:
+            ayon.delete_addon_project_overrides(pb_addon, "2.0.0", project)
+        assert _status(exc) == 400
 
         with pytest.raises(HTTPRequestError) as exc:
             artist.unset_project_bundle(project)

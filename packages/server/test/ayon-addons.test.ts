@@ -585,7 +585,15 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
     expect(ev.some((e) => JSON.parse(e.summary).addon_name === B && JSON.parse(e.summary).addon_version === '2.0.0')).toBe(true);
 
     // unset: project overrides keep project-scoped fields and move to the studio version
-    expect((await call('POST', `/api/addons/${B}/2.0.0/settings/${P}`, { body: { threads: 30, studio_only: 's' } })).status).toBe(204);
+    // while frozen, project settings of a pinned addon are stored whole and overrides cannot be edited
+    expect((await call('POST', `/api/addons/${B}/2.0.0/settings/${P}`, { body: { threads: 30 } })).status).toBe(204);
+    expect((await call('GET', `/api/addons/${B}/2.0.0/rawOverrides/${P}`)).json).toEqual({ threads: 30, studio_only: 's' });
+    const frozen = await call('DELETE', `/api/addons/${B}/2.0.0/overrides/${P}`);
+    expect(frozen.status).toBe(400);
+    expect(frozen.json.detail).toContain('project bundle is frozen');
+    expect((await call('POST', `/api/addons/${B}/2.0.0/overrides/${P}`, { body: { action: 'delete', path: ['threads'] } })).status).toBe(400);
+    expect((await call('DELETE', `/api/addons/${B}/2.0.0/overrides/${P}?variant=dev_x`)).status).toBe(204); // other variants are not frozen
+    expect((await call('GET', `/api/addons/${B}/2.0.0/settings/${P}`)).json.threads).toBe(30);
     expect((await call('DELETE', `/api/projects/${P}/bundle`, { token: userToken })).status).toBe(403);
     expect((await call('DELETE', `/api/projects/${P}/bundle`)).status).toBe(204);
     expect((await projectData()).bundle).toBeUndefined();

@@ -624,13 +624,15 @@ export function createAddonsService(core: AyonCoreDeps) {
     const { pins, unpins, values } = pinsOf(payload);
     const full = validated(a, values);
     const k: Key = site ? { scope: 'project_site', project: p.name, since: p.createdAt, site, user: actor.name } : { scope: 'project', project: p.name, since: p.createdAt, variant };
+    // an addon pinned by the project's bundle keeps the whole model as its project settings
+    if (!site && (await frozenAddon(p.name, name, variant))) return saveOverrides(actor, a, k, full);
     const existing = (await readStored(a, k)) ?? {};
     // the original at this level already holds the existing overrides of this level
     const original = site ? await projectSiteSettings(a, p, variant, site, actor.name) : await projectSettings(a, p, variant);
     await saveOverrides(actor, a, k, extractOverrides(original, full, existing, pins, unpins));
   }
 
-  async function overridesKey(actor: AyonActor, name: string, version: string, project: string | undefined, q: Record<string, string | undefined>, write: boolean) {
+  async function overridesKey(actor: AyonActor, name: string, version: string, project: string | undefined, q: Record<string, string | undefined>, write: boolean | 'raw') {
     const a = await requireAddon(name, version);
     const variant = variantOf(q.variant);
     const site = q.site_id || q.site;
@@ -640,6 +642,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     }
     const p = await projects.resolve(actor, project);
     if (site) return { a, k: { scope: 'project_site', project: p.name, since: p.createdAt, site, user: actor.name } as Key, variant, p };
+    if (write === true && (await frozenAddon(p.name, name, variant))) throw badRequest('Cannot modify overrides when a project bundle is frozen. Please unfreeze the bundle first.');
     if (write && !actor.isManager) throw forbidden('Only managers can change project settings');
     return { a, k: { scope: 'project', project: p.name, since: p.createdAt, variant } as Key, variant, p };
   }
@@ -692,7 +695,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     const site = q.site_id || q.site;
     if (!(project && site) && !actor.isAdmin) throw forbidden('Only admins can access raw overrides');
     if (!isPlainObject(body)) throw validation('Invalid overrides', [{ loc: ['body'], msg: 'value is not a valid dict', type: 'type_error.dict' }]);
-    const { a, k } = await overridesKey(actor, name, version, project, q, true);
+    const { a, k } = await overridesKey(actor, name, version, project, q, 'raw');
     await saveOverrides(actor, a, k, body, ' using low-level API');
   }
 
@@ -1198,6 +1201,16 @@ export function createAddonsService(core: AyonCoreDeps) {
     const r = await q.selectFrom('ayon_bundles').selectAll().where('name', '=', name).executeTakeFirst();
     const b = r ? rowToBundle(r) : null;
     return b?.isProject ? b : null;
+  }
+
+  /** Whether the project's bundle for the variant pins a version of the addon (its settings are then frozen). */
+  async function frozenAddon(project: string, addonName: string, variant: string): Promise<boolean> {
+    if (variant !== 'production' && variant !== 'staging') return false;
+    const name = bundleRefs(await projectData(db, project))[variant];
+    if (!name) return false;
+    const r = await db.selectFrom('ayon_bundles').select('data').where('name', '=', name).executeTakeFirst();
+    const v = r ? (parseJson<Obj>(r.data, {}).addons as Obj | undefined)?.[addonName] : undefined;
+    return typeof v === 'string' && !!v && v !== '__inherit__' && v !== '__disable__';
   }
 
   /** Whether the addon version lets a project bundle choose it (package.py `project_can_override_addon_version`). */
