@@ -16,6 +16,7 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
   let srv: TestServer;
   let base: string;
   let token: string;
+  let managerToken: string;
   const svcKey = hex();
   const svc2Key = hex();
   let plainToken: string;
@@ -57,6 +58,8 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
     expect((await call('PUT', '/api/users/ev_svc2', { body: { apiKey: svc2Key, data: { isService: true } } })).status).toBe(204);
     expect((await call('PUT', '/api/users/ev_plain', { body: { password: 'plain-password-1' } })).status).toBe(204);
     plainToken = (await call('POST', '/api/auth/login', { body: { name: 'ev_plain', password: 'plain-password-1' }, token: null })).json.token;
+    expect((await call('PUT', '/api/users/ev_mgr', { body: { password: 'manager-password-1', data: { isManager: true } } })).status).toBe(204);
+    managerToken = (await call('POST', '/api/auth/login', { body: { name: 'ev_mgr', password: 'manager-password-1' }, token: null })).json.token;
     expect((await call('POST', '/api/projects', { body: { name: P, code: P } })).status).toBe(201);
   });
   afterAll(() => srv.close());
@@ -147,8 +150,11 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
       expect((await patch(src, { status: 'failed' }, { key: svcKey })).status).toBe(204);
       // non-managers: not someone else's event
       expect((await patch(job, { description: 'x' }, { token: plainToken })).status).toBe(403);
-      expect((await call('DELETE', `/api/events/${job}`, { key: svcKey })).status).toBe(403);
+      // delete is for admins; as in AYON a service account has an admin's rights, a manager does not
+      expect((await call('DELETE', `/api/events/${job}`, { token: managerToken })).status).toBe(403);
       expect((await call('DELETE', `/api/events/${job}`)).status).toBe(204);
+      const other = (await dispatch({ topic: `svc.del.${tag()}` })).json.id;
+      expect((await call('DELETE', `/api/events/${other}`, { key: svcKey })).status).toBe(204);
       expect((await call('GET', `/api/events/${job}`)).status).toBe(404);
     });
 
@@ -156,7 +162,7 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
       const topic = `ops.${tag()}`;
       const ids = [];
       for (let i = 0; i < 3; i++) ids.push((await dispatch({ topic, summary: { n: i } })).json.id);
-      expect((await call('POST', '/api/eventops', { body: { type: 'delete', filter: { conditions: [{ key: 'topic', value: topic }] } }, key: svcKey })).status).toBe(403);
+      expect((await call('POST', '/api/eventops', { body: { type: 'delete', filter: { conditions: [{ key: 'topic', value: topic }] } }, token: managerToken })).status).toBe(403);
       const f = { conditions: [{ key: 'topic', value: topic }, { key: 'summary.n', value: 1, operator: 'gte' }], operator: 'and' };
       expect((await call('POST', '/api/eventops', { body: { type: 'delete', filter: f } })).status).toBe(204);
       expect((await call('GET', `/api/events/${ids[0]}`)).status).toBe(200);

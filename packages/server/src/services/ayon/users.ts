@@ -81,7 +81,8 @@ export function toAyonUser(r: UserRecord, name: string): AyonUser {
     placeholderEmail,
     fullName: r.name,
     avatar: r.avatar,
-    isAdmin: r.role === 'admin',
+    // as AYON: a service account has an administrator's rights (but is no admin in its user data)
+    isAdmin: r.role === 'admin' || (r.isService && r.role !== 'guest'),
     isManager: r.role === 'admin' || r.isService || ayon.isManager === true,
     isService: r.isService,
     isGuest: r.role === 'guest',
@@ -102,7 +103,7 @@ export function userModel(u: AyonUser, full = true, extras: { apiKeyPreview?: st
   if (!full) return { name: u.name, attrib: { fullName: u.fullName } };
   const data: Record<string, unknown> = {
     ...(u.ayon.extra ?? {}),
-    isAdmin: u.isAdmin,
+    isAdmin: u.isAdmin && !u.isService,
     isManager: u.ayon.isManager === true,
     isService: u.isService,
     isGuest: u.isGuest,
