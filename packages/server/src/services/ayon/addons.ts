@@ -14,7 +14,7 @@
  * differences (addons/settings.ts extractOverrides), validated against the schema first.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AyonCoreDeps } from './index.js';
 import type { Database } from '../../store/schema.js';
 import type { AyonActor } from './users.js';
@@ -843,6 +843,15 @@ export function createAddonsService(core: AyonCoreDeps) {
 
   // ------------------------------------------------------------------------------ bundles
 
+  /**
+   * Bundle writes take turns on PostgreSQL (a transaction-scoped advisory lock): concurrent writers
+   * moving the production/staging flag would otherwise collide on the one-flag indexes or deadlock.
+   * SQLite writers are serialised already.
+   */
+  async function lockBundles(tx: Transaction<Database>) {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${BUNDLE_LOCK}::bigint)`.execute(tx);
+  }
+
   async function listBundles(archived: boolean) {
     let sel = db.selectFrom('ayon_bundles').selectAll();
     if (!archived) sel = sel.where('is_archived', '=', 0);
@@ -999,6 +1008,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     for (let attempt = 0; ; attempt++) {
       try {
         recs = await db.transaction().execute(async (tx) => {
+          await lockBundles(tx);
           if (b.isProduction) await tx.updateTable('ayon_bundles').set({ is_production: 0 }).where('is_production', '=', 1).execute();
           if (b.isStaging) await tx.updateTable('ayon_bundles').set({ is_staging: 0 }).where('is_staging', '=', 1).execute();
           if (b.activeUser) await tx.updateTable('ayon_bundles').set({ active_user: null }).where('active_user', '=', b.activeUser).execute();
@@ -1049,6 +1059,7 @@ export function createAddonsService(core: AyonCoreDeps) {
     const iv = body.installerVersion;
     if (iv !== undefined && iv !== null && typeof iv !== 'string') throw validation('Request validation error', [{ loc: ['body', 'installerVersion'], msg: 'str type expected', type: 'type_error.str' }]);
     const run = () => db.transaction().execute(async (tx) => {
+      await lockBundles(tx);
       const r = await tx.selectFrom('ayon_bundles').selectAll().where('name', '=', name).executeTakeFirst();
       if (!r) throw notFound('Bundle not found');
       const b = rowToBundle(r);
@@ -1469,5 +1480,7 @@ export function createAddonsService(core: AyonCoreDeps) {
 
 /** The AYON API level compatibility requirements are checked against (services/ayon/index.ts AYON_VERSION). */
 const AYON_API_LEVEL = '1.16.0';
+/** The advisory lock key bundle writers take on PostgreSQL (any fixed number; "ayonbndl"). */
+const BUNDLE_LOCK = 0x6179_6f6e_626e_646cn.toString();
 
 export type AddonsService = ReturnType<typeof createAddonsService>;
