@@ -1287,7 +1287,8 @@ export function createAddonsService(core: AyonCoreDeps) {
       for (const { a, full } of copies) {
         const k: Key = { scope: 'project', project: p.name, since: p.createdAt, variant };
         const prev = await writeStored(tx, a, k, full);
-        if (JSON.stringify(prev ?? {}) !== JSON.stringify(full)) out.push(...(await settingsChanged(tx, actor, a, k, prev, full, ' (project bundle)')));
+        // one settings.changed per copied addon, as AYON dispatches them after the freeze
+        out.push(...(await settingsChanged(tx, actor, a, k, prev, full, ' (project bundle)')));
       }
       await setBundleRefs(tx, p.name, { [variant]: name });
       return out;
