@@ -103,3 +103,14 @@ export function ayonErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
   }
   return reply.status(status).send({ code: status, detail: err.message });
 }
+
+/** A `Range: bytes=a-b` header (one range; `b` optional); undefined when absent or not understood. */
+export function parseRange(h: unknown): { start: number; end?: number } | undefined {
+  if (typeof h !== 'string') return undefined;
+  const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
+  if (!m) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] ? Number(m[2]) : undefined;
+  if (end !== undefined && end < start) return undefined;
+  return { start, end };
+}

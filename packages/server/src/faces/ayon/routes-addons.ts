@@ -8,20 +8,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { ADDON_LIMITS } from '../../services/ayon/addons.js';
-import { actorOf, boolParam, bodyOf, nonGuest, queryOf } from './http.js';
+import { actorOf, boolParam, bodyOf, nonGuest, parseRange, queryOf } from './http.js';
 
 type NV = { name: string; version: string };
 type NVP = NV & { project: string };
-
-function parseRange(h: unknown): { start: number; end?: number } | undefined {
-  if (typeof h !== 'string') return undefined;
-  const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
-  if (!m) return undefined;
-  const start = Number(m[1]);
-  const end = m[2] ? Number(m[2]) : undefined;
-  if (end !== undefined && end < start) return undefined;
-  return { start, end };
-}
 
 const MIME: Record<string, string> = {
   html: 'text/html; charset=utf-8',

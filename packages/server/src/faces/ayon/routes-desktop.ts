@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import type { PackageKind } from '../../services/ayon/desktop.js';
-import { actorOf, bodyOf, nonGuest, queryOf, boolParam } from './http.js';
+import { actorOf, bodyOf, nonGuest, queryOf, boolParam, parseRange } from './http.js';
 
 type F = { filename: string };
 
@@ -17,15 +17,6 @@ const ROUTES: Array<{ kind: PackageKind; path: string; listKey: string }> = [
   { kind: 'dependency_package', path: '/api/desktop/dependencyPackages', listKey: 'packages' },
 ];
 
-function parseRange(h: unknown): { start: number; end?: number } | undefined {
-  if (typeof h !== 'string') return undefined;
-  const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
-  if (!m) return undefined;
-  const start = Number(m[1]);
-  const end = m[2] ? Number(m[2]) : undefined;
-  if (end !== undefined && end < start) return undefined;
-  return { start, end };
-}
 
 export async function ayonDesktopRoutes(app: FastifyInstance, opts: { services: Services }) {
   const ayon = opts.services.ayon;

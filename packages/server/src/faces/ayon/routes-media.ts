@@ -7,19 +7,10 @@ import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { PLACEHOLDER_PNG } from '../../services/ayon/media.js';
 import { isEntityType } from '../../services/ayon/rules.js';
-import { actorOf, facePath, nonGuest, queryOf } from './http.js';
+import { actorOf, facePath, nonGuest, parseRange, queryOf } from './http.js';
 
 type P = { project: string };
 
-function parseRange(h: unknown): { start: number; end?: number } | undefined {
-  if (typeof h !== 'string') return undefined;
-  const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
-  if (!m) return undefined;
-  const start = Number(m[1]);
-  const end = m[2] ? Number(m[2]) : undefined;
-  if (end !== undefined && end < start) return undefined;
-  return { start, end };
-}
 
 const header = (req: FastifyRequest, name: string) => {
   const v = req.headers[name];

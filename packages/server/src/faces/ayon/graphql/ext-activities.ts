@@ -4,15 +4,14 @@
  * it: `activityData` / `referenceData` are JSON strings, `author` a UserNode, origin / parents /
  * reactions / files read from the activity data. Rows and paging come from services.ayon.activities.feed.
  */
-import { GraphQLError } from 'graphql';
 import type { GraphQLExtension } from './extensions.js';
 import type { AyonGqlContext } from './schema.js';
 import type { FeedArgs, FeedRow } from '../../../services/ayon/activities.js';
 import type { Project } from '../../../services/ayon/projects.js';
 import type { AyonUser } from '../../../services/ayon/users.js';
-import { AyonError } from '../../../services/ayon/errors.js';
 import { isPlainObject, type EntityType } from '../../../services/ayon/rules.js';
 import { Loader } from './loader.js';
+import { cached, gqlError, rethrow } from './common.js';
 
 const ARGS = `first: Int, after: String, last: Int, before: String, entityType: String, entityIds: [String!], entityNames: [String!], activityTypes: [String!], referenceTypes: [String!], activityIds: [String!], tags: [String!], categories: [String], changedBefore: String, changedAfter: String, authors: [String!], filter: String`;
 
@@ -91,18 +90,7 @@ interface ANode {
   colors: Map<string, string | null>;
 }
 
-const gqlError = (message: string, status: number) => new GraphQLError(message, { extensions: { status } });
-function rethrow(err: unknown): never {
-  if (err instanceof AyonError) throw gqlError(err.message, err.status);
-  throw err;
-}
 
-function cached<T>(ctx: AyonGqlContext, key: string, make: () => T): T {
-  if (ctx.cache.has(key)) return ctx.cache.get(key) as T;
-  const v = make();
-  ctx.cache.set(key, v);
-  return v;
-}
 
 function userLoader(ctx: AyonGqlContext) {
   return cached(

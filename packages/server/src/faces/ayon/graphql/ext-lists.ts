@@ -8,7 +8,6 @@
  * whose entity no longer exists are skipped, as AYON's join does. `data`, `attributes`, `access`,
  * `allAttrib` and the items' `attrib`/`allAttrib`/`data` are JSON strings on the wire.
  */
-import { GraphQLError } from 'graphql';
 import type { GraphQLExtension } from './extensions.js';
 import type { AyonGqlContext } from './schema.js';
 import type { Project } from '../../../services/ayon/projects.js';
@@ -16,6 +15,7 @@ import { AyonError } from '../../../services/ayon/errors.js';
 import { isoTime, parseJson, type EntityType } from '../../../services/ayon/rules.js';
 import { effectiveAttrib, inheritedForChildOf, ownAttrib, type AttribContext, type Row } from '../../../services/ayon/entity-models.js';
 import { listData, type ListItem, type ListRow } from '../../../services/ayon/entity-lists.js';
+import { cached, gqlError, guarded } from './common.js';
 
 const NODE_TYPENAME: Record<EntityType, string> = {
   folder: 'FolderNode',
@@ -104,23 +104,8 @@ interface ItemEdge {
   cursor: string;
 }
 
-const gqlError = (message: string, status: number) => new GraphQLError(message, { extensions: { status } });
 
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AyonError) throw gqlError(err.message, err.status);
-    throw err;
-  }
-}
 
-function cached<T>(ctx: AyonGqlContext, key: string, make: () => T): T {
-  if (ctx.cache.has(key)) return ctx.cache.get(key) as T;
-  const v = make();
-  ctx.cache.set(key, v);
-  return v;
-}
 
 function attribCtx(ctx: AyonGqlContext, project: string, type: EntityType): Promise<AttribContext> {
   return cached(ctx, `lists:attrib:${project}:${type}`, async () => {

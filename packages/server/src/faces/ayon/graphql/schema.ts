@@ -7,7 +7,7 @@
  * needs from other tables (parents, counts, latest versions, links) is batched through loaders.
  * `data` is stored as JSON text and sent as is (the wire wants a JSON string).
  */
-import { GraphQLError, GraphQLScalarType, Kind, buildSchema, type GraphQLSchema, type ValueNode } from 'graphql';
+import { GraphQLScalarType, Kind, buildSchema, type GraphQLSchema, type ValueNode } from 'graphql';
 import type { AyonServices } from '../../../services/ayon/index.js';
 import type { AyonActor, AyonUser } from '../../../services/ayon/users.js';
 import { userModel } from '../../../services/ayon/users.js';
@@ -20,6 +20,7 @@ import { encodeCursor, type EntityFilter, type HasLinks, type Page, type PageArg
 import { evaluateFilter, parseQueryFilter } from '../../../services/ayon/query-filter.js';
 import { Loader } from './loader.js';
 import { EXTENSIONS } from './extensions.js';
+import { cached, gqlError, rethrow } from './common.js';
 
 export interface AyonGqlContext {
   actor: AyonActor;
@@ -347,19 +348,8 @@ ${connection('Workfiles', 'WorkfileNode')}
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-const gqlError = (message: string, status: number) => new GraphQLError(message, { extensions: { status } });
 
-function rethrow(err: unknown): never {
-  if (err instanceof AyonError) throw gqlError(err.message, err.status);
-  throw err;
-}
 
-function cached<T>(ctx: AyonGqlContext, key: string, make: () => T): T {
-  if (ctx.cache.has(key)) return ctx.cache.get(key) as T;
-  const v = make();
-  ctx.cache.set(key, v);
-  return v;
-}
 
 async function projectOf(ctx: AyonGqlContext, name: string): Promise<Project> {
   return cached(ctx, `project:${name.toLowerCase()}`, () =>
