@@ -266,6 +266,17 @@ describe.each(storeKinds)('AYON /ws and services registry on %s', (kind) => {
       await folder(base, admin, A, `na_${hex()}`);
       await sleep(300);
       expect(l.messages.some((x) => x.summary?.entityId === inB3.json.id)).toBe(false);
+      // the same through PATCH /api/users/{name}/accessGroups (set_user_access_groups-style)
+      expect((await api(base, 'PATCH', '/api/users/rt_artist/accessGroups', { token: admin, body: { accessGroups: [{ project: B, accessGroups: ['artist'] }] } })).status).toBe(204);
+      await sleep(300);
+      const inB4 = await folder(base, admin, B, `nb_${hex()}`);
+      await l.waitFor((x) => x.summary?.entityId === inB4.json.id);
+      expect((await api(base, 'PATCH', '/api/users/rt_artist/accessGroups', { token: admin, body: { accessGroups: [{ project: B, accessGroups: [] }] } })).status).toBe(204);
+      await sleep(300);
+      const inB5 = await folder(base, admin, B, `nb_${hex()}`);
+      await folder(base, admin, A, `na_${hex()}`);
+      await sleep(300);
+      expect(l.messages.some((x) => x.summary?.entityId === inB5.json.id)).toBe(false);
     });
 
     it('guests get only the guest topics of their projects; login events of others stay with managers', async () => {

@@ -488,6 +488,13 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     }
     ayon.accessGroups = groups;
     await identity.setUserFaceFields(u.id, { data: { ...r.data, ayon } });
+    await accessChanged(actor, u.name);
+  }
+
+  /** access changes are user changes: open /ws sockets of that user re-read their access at once */
+  async function accessChanged(actor: AyonActor, name: string) {
+    const ev = await events.dispatch(db, [{ topic: 'entity.user.changed', user: actor.name, description: `User ${name} changed`, summary: { entityName: name } }]);
+    events.publish(ev);
   }
 
   async function setProjectAccess(actor: AyonActor, userName: string, project: string, groups: unknown) {
@@ -501,6 +508,7 @@ export function createAyonUsersService(deps: { store: Store; identity: IdentityS
     else delete ag[project];
     ayon.accessGroups = ag;
     await identity.setUserFaceFields(u.id, { data: { ...r.data, ayon } });
+    await accessChanged(actor, u.name);
   }
 
   // ---------------------------------------------------------------- personal API keys and sessions
