@@ -316,6 +316,21 @@ describe.each(storeKinds)('AYON face on %s', (kind) => {
       expect(mine).toEqual(['entity.folder.created', 'entity.folder.status_changed', 'entity.folder.label_changed', 'entity.folder.deleted']);
     });
 
+    it('change events carry entityPath and value, and a patch to the same value records no event', async () => {
+      const folder = hex();
+      const task = hex();
+      await call('POST', `/api/projects/${P}/folders`, { body: { id: folder, name: 'pathed', folderType: 'Shot' } });
+      await call('POST', `/api/projects/${P}/tasks`, { body: { id: task, name: 'anim', taskType: 'Animation', folderId: folder, assignees: [] } });
+      const since = Number((await srv.app.store.db.selectFrom('ayon_events').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirstOrThrow()).m);
+      expect((await call('PATCH', `/api/projects/${P}/tasks/${task}`, { body: { status: 'Approved', assignees: [] } })).status).toBe(204);
+      expect((await call('PATCH', `/api/projects/${P}/tasks/${task}`, { body: { status: 'Approved', label: 'Anim' } })).status).toBe(204);
+      const rows = await srv.app.store.db.selectFrom('ayon_events').selectAll().where('seq', '>', since).where('project_name', '=', P).orderBy('seq').execute();
+      const mine = rows.filter((r) => JSON.parse(r.summary).entityId === task);
+      // the unchanged assignees and the second, unchanged status make no events
+      expect(mine.map((r) => r.topic)).toEqual(['entity.task.status_changed', 'entity.task.label_changed']);
+      expect(JSON.parse(mine[0].summary)).toEqual({ entityId: task, parentId: folder, entityPath: 'pathed/anim', value: 'Approved' });
+    });
+
     it('background operations are pollable to completion', async () => {
       const id = hex();
       const start = await call('POST', `/api/projects/${P}/operations/background`, {

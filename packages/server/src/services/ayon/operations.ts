@@ -1101,11 +1101,16 @@ export function createOperationsService(deps: {
 
     const evs: AyonEventInput[] = [];
     const seen = new Set<string>();
+    let entityPath: string | null | undefined;
     for (const c of changes) {
       const topicSuffix = TOPIC_FOR[c];
       if (!topicSuffix || seen.has(topicSuffix)) continue;
+      // as AYON: a field patched to the value it already had is no change (no event)
+      const stored = c === 'attrib' || c === 'data' ? c : COLUMN[c];
+      if (stored && set[stored] !== undefined && String(set[stored]) === String(cur[stored])) continue;
       seen.add(topicSuffix);
-      const summary: Record<string, unknown> = { entityId: id, parentId };
+      entityPath ??= await pathOf(b, t, updated);
+      const summary: Record<string, unknown> = { entityId: id, parentId, ...(entityPath ? { entityPath } : {}) };
       const col = COLUMN[c];
       if (col && ['name', 'status', 'label', 'folder_type', 'task_type', 'product_type', 'author', 'active', 'thumbnail_id', 'version', 'path'].includes(col)) {
         const v = updated[col];
@@ -1121,6 +1126,29 @@ export function createOperationsService(deps: {
     }
     void nameChange;
     return { id, events: evs };
+  }
+
+  /** The entity's path as AYON's change events carry it (`entityPath`): folder path, then names below it. */
+  async function pathOf(b: Batch, t: EntityType, row: Row): Promise<string | null> {
+    switch (t) {
+      case 'folder':
+      case 'workfile':
+        return (row.path as string) ?? null;
+      case 'task':
+      case 'product': {
+        const folder = await b.row('folder', row.folder_id as string);
+        return folder ? `${folder.path}/${row.name}` : null;
+      }
+      case 'version': {
+        const product = await b.row('product', row.product_id as string);
+        const folder = product ? await b.row('folder', product.folder_id as string) : null;
+        return folder ? `${folder.path}/${product!.name}/${versionLabel(row.version as number)}` : null;
+      }
+      case 'representation': {
+        const version = await b.row('version', row.version_id as string);
+        return version ? `${(await pathOf(b, 'version', version)) ?? ''}/${row.name}` : null;
+      }
+    }
   }
 
   async function checkSiblingName(b: Batch, t: EntityType, id: string, cur: Row, set: Row, parentCol: string) {
