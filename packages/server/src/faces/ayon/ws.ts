@@ -30,7 +30,6 @@
  * - Slow readers: a message is serialised once and handed to every socket without waiting; a socket
  *   with more than `maxBufferedBytes` unsent is dropped, so it never holds the others back.
  */
-import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -39,26 +38,8 @@ import type { AyonActor } from '../../services/ayon/users.js';
 import type { AyonEventRecord } from '../../services/ayon/events.js';
 import { canReadProject } from '../../services/ayon/access.js';
 import { isPlainObject, isoTime } from '../../services/ayon/rules.js';
-import { claimUpgrade } from '../upgrade.js';
+import { claimUpgrade, createWsServer, WS_OPEN as OPEN, type WsSocket } from '../upgrade.js';
 
-interface WsSocket {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
-  on(event: 'close', listener: () => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-}
-interface WsServer {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WsSocket) => void): void;
-  close(): void;
-}
-const { WebSocketServer } = createRequire(import.meta.url)('ws') as {
-  WebSocketServer: new (o: { noServer: true; maxPayload: number; clientTracking: boolean; perMessageDeflate: boolean }) => WsServer;
-};
-const OPEN = 1;
 
 export interface AyonWsSettings {
   /** an unauthorised socket is closed after this (AYON: 3 s) */
@@ -159,7 +140,7 @@ export async function ayonWebSocket(app: FastifyInstance, opts: { services: Serv
   const paths = new Set([`${prefix}/ws`, `${prefix}/ws/`]);
   const sockets = new Set<Sock>();
   let shuttingDown = false;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: ayonWsSettings.maxMessageBytes, clientTracking: false, perMessageDeflate: false });
+  const wss = createWsServer({ maxPayload: ayonWsSettings.maxMessageBytes });
 
   /** session token (64 hex) first, then API key; null when neither is valid */
   async function resolve(token: string): Promise<AyonActor | null> {

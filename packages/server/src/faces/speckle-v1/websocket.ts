@@ -12,32 +12,14 @@
  * they reach sockets held by any node. Joining checks read access (v1 let any socket join by stream
  * id; Atrium does not leak private streams' traffic), and so does the `stream_id` of the URL.
  */
-import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/index.js';
 import type { V1Actor, V1SocketEvent } from '../../services/speckle-v1.js';
 import { objectId } from '../../services/speckle-v1-documents.js';
-import { claimUpgrade } from '../upgrade.js';
+import { claimUpgrade, createWsServer, WS_OPEN as OPEN, type WsSocket } from '../upgrade.js';
 
-interface WsSocket {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
-  on(event: 'close', listener: () => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-}
-interface WsServer {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WsSocket) => void): void;
-  close(): void;
-}
-const { WebSocketServer } = createRequire(import.meta.url)('ws') as {
-  WebSocketServer: new (o: { noServer: true; maxPayload: number; clientTracking: boolean; perMessageDeflate: boolean }) => WsServer;
-};
-const OPEN = 1;
 
 export interface V1SocketOptions {
   /** heartbeat period (v1: 30 s) */
@@ -81,7 +63,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 export async function speckleV1Sockets(app: FastifyInstance, opts: { services: Services; options?: Partial<V1SocketOptions> }) {
   const v1 = opts.services.v1;
   const o: V1SocketOptions = { ...DEFAULT_V1_SOCKET_OPTIONS, ...(opts.options ?? {}) };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, clientTracking: false, perMessageDeflate: false });
+  const wss = createWsServer({ maxPayload: o.maxMessageBytes });
   const byClientId = new Map<string, V1Socket>();
   const sockets = new Set<V1Socket>();
   let shuttingDown = false;

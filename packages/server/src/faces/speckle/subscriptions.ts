@@ -11,7 +11,6 @@
  * are refused. The subscriptions themselves (guards, filters, access re-checks) are in
  * graphql/modules/subscriptions.ts; this file is the transport: framing, limits, keep-alive, cleanup.
  */
-import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,36 +32,8 @@ import type { Services } from '../../services/index.js';
 import type { AuthContext } from '../../services/identity.js';
 import { formatError } from './graphql/executor.js';
 import type { SpeckleContext } from './graphql/context.js';
-import { claimUpgrade } from '../upgrade.js';
+import { claimUpgrade, createWsServer, WS_OPEN as OPEN, type WsSocket } from '../upgrade.js';
 
-// ------------------------------------------------------------------ the `ws` library (no bundled types)
-
-interface WsSocket {
-  readonly protocol: string;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-  ping(): void;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
-  on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
-  on(event: 'pong', listener: () => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-}
-interface WsServer {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WsSocket) => void): void;
-  close(): void;
-}
-interface WsServerOptions {
-  noServer: true;
-  maxPayload: number;
-  clientTracking: boolean;
-  perMessageDeflate: boolean;
-  handleProtocols: (protocols: Set<string>, req: IncomingMessage) => string | false;
-}
-const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: new (o: WsServerOptions) => WsServer };
-const OPEN = 1;
 
 // ------------------------------------------------------------------ settings
 
@@ -514,11 +485,8 @@ export async function speckleSubscriptions(app: FastifyInstance, opts: SpeckleSu
   const connections = new Set<Connection>();
   let shuttingDown = false;
 
-  const wss = new WebSocketServer({
-    noServer: true,
+  const wss = createWsServer({
     maxPayload: limits.maxMessageBytes,
-    clientTracking: false,
-    perMessageDeflate: false,
     // the legacy protocol wins when both are offered: it is the only one the real server speaks
     handleProtocols: (protocols) => {
       for (const p of protocols) if (LEGACY_NAMES.has(p)) return p;
