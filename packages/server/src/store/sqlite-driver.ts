@@ -38,9 +38,34 @@ class Mutex {
   }
 }
 
+type Statement = ReturnType<SqliteHandle['prepare']> & { isReader?: boolean };
+
+/**
+ * Prepared statements per connection, by SQL text (most used kept): preparing costs more than running
+ * the small queries a request makes (a token lookup, a project row).
+ */
+const STATEMENT_CACHE_SIZE = 500;
+const statements = new WeakMap<SqliteHandle, Map<string, Statement>>();
+
+function prepared(db: SqliteHandle, text: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (stmt) {
+    cache.delete(text); // most recently used last
+  } else {
+    stmt = db.prepare(text) as Statement;
+    stmt.isReader = stmt.reader;
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  }
+  cache.set(text, stmt);
+  return stmt;
+}
+
 function run(db: SqliteHandle, q: CompiledQuery): QueryResult<unknown> {
-  const stmt = db.prepare(q.sql);
-  if (stmt.reader) return { rows: stmt.all(q.parameters) };
+  // BEGIN/COMMIT/ROLLBACK and schema changes are not worth keeping
+  const stmt = q.parameters.length || SelectQueryNode.is(q.query) ? prepared(db, q.sql) : (db.prepare(q.sql) as Statement);
+  if (stmt.isReader ?? stmt.reader) return { rows: stmt.all(q.parameters) };
   const { changes, lastInsertRowid } = stmt.run(q.parameters);
   return {
     numAffectedRows: changes !== undefined && changes !== null ? BigInt(changes) : undefined,
