@@ -132,8 +132,27 @@ class SubscriptionClient {
     this.socket.send({ id, type: this.protocol === 'graphql-ws' ? 'stop' : 'complete' });
   }
 
+  /**
+   * Resolves once the server has handled every message sent so far — subscriptions included, as it
+   * handles a socket's messages in order: a ping (graphql-transport-ws) or, in the legacy protocol, a
+   * message of no known type, whose error answer comes after.
+   */
+  async barrier(): Promise<void> {
+    await socketBarrier(this.socket, this.protocol);
+  }
+
   close() {
     this.socket.close();
+  }
+}
+
+async function socketBarrier(socket: TestSocket, protocol: Protocol): Promise<void> {
+  if (protocol === 'graphql-transport-ws') {
+    socket.send({ type: 'ping' });
+    await socket.wait((m) => m.type === 'pong');
+  } else {
+    socket.send({ type: 'atrium-test-barrier' });
+    await socket.wait((m) => m.type === 'error' && m.id === undefined && m.payload?.message === 'Invalid message type!');
   }
 }
 
@@ -230,7 +249,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const modelId = await api.mainModel(ownerToken, projectId);
       const c = await connect();
       const id = c.subscribe(SUB_VERSIONS, { id: projectId });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.versions) > 0);
+      await c.barrier();
       const v = await api.createVersion(ownerToken, projectId, modelId, 'first');
       const created = await c.next(id);
       latencies.push(performance.now() - v.sentAt);
@@ -261,7 +280,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const projectId = await api.createProject(ownerToken);
       const c = await connect();
       const id = c.subscribe(SUB_MODELS, { id: projectId, modelIds: null });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.models) > 0);
+      await c.barrier();
       const sentAt = performance.now();
       const modelId = await api.createModel(ownerToken, projectId, 'Structure/Level 1');
       const created = await c.next(id);
@@ -285,7 +304,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const b = await api.createModel(ownerToken, projectId, 'b');
       const c = await connect();
       const id = c.subscribe(SUB_MODELS, { id: projectId, modelIds: [b] });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.models) > 0);
+      await c.barrier();
       await api.createVersion(ownerToken, projectId, a); // model a UPDATED: not selected
       await api.createVersion(ownerToken, projectId, b);
       const first = await c.next(id);
@@ -298,7 +317,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const projectId = await api.createProject(ownerToken, 'Before');
       const c = await connect();
       const id = c.subscribe(SUB_PROJECT, { id: projectId });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.project) > 0);
+      await c.barrier();
       const sentAt = performance.now();
       await api.updateProject(ownerToken, projectId, 'After');
       const updated = await c.next(id);
@@ -315,7 +334,8 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const id = mine.subscribe(SUB_USER_PROJECTS);
       const ownerSide = await connect(ownerToken);
       const ownerId = ownerSide.subscribe(SUB_USER_PROJECTS);
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.userProjects) >= 2);
+      await mine.barrier();
+      await ownerSide.barrier();
       const sentAt = performance.now();
       await api.setRole(ownerToken, projectId, other.id, 'stream:reviewer');
       const added = await mine.next(id);
@@ -335,7 +355,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const elsewhere = await api.createProject(ownerToken);
       const c = await connect();
       const id = c.subscribe(SUB_VERSIONS, { id: watched });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.versions) > 0);
+      await c.barrier();
       await api.createVersion(ownerToken, elsewhere, await api.mainModel(ownerToken, elsewhere));
       const v = await api.createVersion(ownerToken, watched, await api.mainModel(ownerToken, watched));
       // events are delivered in order: the first one this subscription sees is the watched project's
@@ -349,7 +369,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       await api.setRole(ownerToken, projectId, other.id, 'stream:reviewer');
       const c = await connect(otherToken);
       const id = c.subscribe(SUB_VERSIONS, { id: projectId });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.versions) > 0);
+      await c.barrier();
       const seen = await api.createVersion(ownerToken, projectId, modelId);
       expect((await c.next(id)).data.data.id).toBe(seen.id);
       await api.setRole(ownerToken, projectId, other.id, null);
@@ -497,7 +517,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       s.send({ type: 'connection_init', payload: { Authorization: `Bearer ${ownerToken}` } });
       s.send({ id: '1', type: 'start', payload: { query: SUB_PROJECT, variables: { id: projectId } } });
       await s.wait((m) => m.type === 'connection_ack');
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.project) > 0);
+      await socketBarrier(s, 'graphql-ws');
       await api.updateProject(ownerToken, projectId, 'Renamed');
       const m = await s.wait((x) => x.id === '1');
       expect(m).toMatchObject({ type: 'data', payload: { data: { data: { type: 'UPDATED', project: { name: 'Renamed' } } } } });
@@ -524,7 +544,7 @@ describe.each(storeKinds)('Speckle subscriptions on %s', (kind) => {
       const commits = c.subscribe('subscription($s: String!) { commitCreated(streamId: $s) }', { s: projectId });
       const branches = c.subscribe('subscription($s: String!) { branchCreated(streamId: $s) }', { s: projectId });
       const streams = c.subscribe('subscription($s: String) { streamUpdated(streamId: $s) }', { s: projectId });
-      await waitUntil(() => srv.app.services.bus.listenerCount(SpeckleChannels.project) > 0);
+      await c.barrier();
       const modelId = await api.createModel(ownerToken, projectId, 'Beams');
       expect((await c.next(branches)).data.branchCreated).toMatchObject({ id: modelId, streamId: projectId, name: 'beams', authorId: owner.id });
       const v = await api.createVersion(ownerToken, projectId, modelId, 'legacy');
@@ -660,16 +680,18 @@ describe.skipIf(!storeKinds.includes('postgres'))('Speckle subscriptions across 
     const onA = await SubscriptionClient.connect(a.url, protocol, token);
     const idB = onB.subscribe(SUB_VERSIONS, { id: projectId });
     const idA = onA.subscribe(SUB_VERSIONS, { id: projectId });
-    await waitUntil(() => b.app.services.bus.listenerCount(SpeckleChannels.versions) > 0 && a.app.services.bus.listenerCount(SpeckleChannels.versions) > 0);
+    await onB.barrier();
+    await onA.barrier();
     const v1 = await api.createVersion(token, projectId, modelId, 'from A');
-    const remote = await onB.next(idB);
+    // generous: under a full parallel test run the round trip through PostgreSQL can take seconds
+    const remote = await onB.next(idB, 15_000);
     latencies.push(performance.now() - v1.sentAt);
     expect(remote.data.data).toMatchObject({ id: v1.id, type: 'CREATED', version: { id: v1.id, message: 'from A' } });
     expect((await onA.next(idA)).data.data.id).toBe(v1.id);
     // no echo: node A does not get its own event back from the database
     const v2 = await api.createVersion(token, projectId, modelId, 'second');
     expect((await onA.next(idA)).data.data.id).toBe(v2.id);
-    expect((await onB.next(idB)).data.data.id).toBe(v2.id);
+    expect((await onB.next(idB, 15_000)).data.data.id).toBe(v2.id);
     onA.close();
     onB.close();
   });
@@ -678,7 +700,7 @@ describe.skipIf(!storeKinds.includes('postgres'))('Speckle subscriptions across 
     const apiB = speckleApi(b);
     const onA = await SubscriptionClient.connect(a.url, 'graphql-ws', token);
     const id = onA.subscribe(SUB_USER_PROJECTS);
-    await waitUntil(() => a.app.services.bus.listenerCount(SpeckleChannels.userProjects) > 0);
+    await onA.barrier();
     const projectId = await apiB.createProject(token, 'made on B');
     expect((await onA.next(id)).data.data).toMatchObject({ id: projectId, type: 'ADDED', project: { name: 'made on B' } });
     onA.close();
