@@ -7,7 +7,7 @@ import { isAppError } from '../../domain/errors.js';
 import { AyonError, isAyonError } from '../../services/ayon/errors.js';
 import type { AyonActor, Credentials } from '../../services/ayon/users.js';
 import { camelizeKeys, isPlainObject } from '../../services/ayon/rules.js';
-import { BlobRangeNotSatisfiableError } from '../../store/blobs/index.js';
+import { BlobRangeNotSatisfiableError, type BlobRead } from '../../store/blobs/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -113,4 +113,20 @@ export function parseRange(h: unknown): { start: number; end?: number } | undefi
   const end = m[2] ? Number(m[2]) : undefined;
   if (end !== undefined && end < start) return undefined;
   return { start, end };
+}
+
+/**
+ * Sends a blob read (whole, or the range `parseRange` asked for): 200 or 206 with Content-Range,
+ * Content-Length and Accept-Ranges. `head`: headers only, the stream is released.
+ */
+export function sendBlob(reply: FastifyReply, read: BlobRead, head = false) {
+  reply.header('accept-ranges', 'bytes');
+  if (read.range) {
+    reply.status(206).header('content-range', `bytes ${read.range.start}-${read.range.end}/${read.size}`).header('content-length', read.range.end - read.range.start + 1);
+  } else reply.status(200).header('content-length', read.size);
+  if (head) {
+    (read.stream as unknown as { destroy?: () => void }).destroy?.();
+    return reply.send();
+  }
+  return reply.send(read.stream);
 }

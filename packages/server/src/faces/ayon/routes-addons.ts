@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { ADDON_LIMITS } from '../../services/ayon/addons.js';
-import { actorOf, boolParam, bodyOf, nonGuest, parseRange, queryOf } from './http.js';
+import { actorOf, boolParam, bodyOf, nonGuest, parseRange, queryOf, sendBlob } from './http.js';
 
 type NV = { name: string; version: string };
 type NVP = NV & { project: string };
@@ -125,11 +125,9 @@ export async function ayonAddonRoutes(app: FastifyInstance, opts: { services: Se
     if (folder === 'private') actorOf(req);
     const rel = req.params['*'] ?? '';
     const { read, filename } = await addons.openFile(req.params.name, req.params.version, folder, folder === 'frontend' && !rel ? 'index.html' : rel, parseRange(req.headers.range));
-    reply.type(mimeOf(filename)).header('accept-ranges', 'bytes');
+    reply.type(mimeOf(filename));
     if (folder === 'private') reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`);
-    if (read.range) reply.status(206).header('content-range', `bytes ${read.range.start}-${read.range.end}/${read.size}`).header('content-length', read.range.end - read.range.start + 1);
-    else reply.status(200).header('content-length', read.size);
-    return reply.send(read.stream);
+    return sendBlob(reply, read);
   };
   for (const base of ['/addons', '/api/addons']) {
     for (const folder of ['private', 'public', 'frontend'] as const)

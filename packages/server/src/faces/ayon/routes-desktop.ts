@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import type { PackageKind } from '../../services/ayon/desktop.js';
-import { actorOf, bodyOf, nonGuest, queryOf, boolParam, parseRange } from './http.js';
+import { actorOf, bodyOf, nonGuest, queryOf, boolParam, parseRange, sendBlob } from './http.js';
 
 type F = { filename: string };
 
@@ -59,18 +59,8 @@ export async function ayonDesktopRoutes(app: FastifyInstance, opts: { services: 
     });
     const download = async (req: FastifyRequest<{ Params: F }>, reply: FastifyReply, head: boolean) => {
       const read = await desktop.packages.open(nonGuest(req), kind, req.params.filename, parseRange(req.headers.range));
-      reply
-        .type('application/octet-stream')
-        .header('accept-ranges', 'bytes')
-        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(req.params.filename)}`);
-      if (read.range) {
-        reply.status(206).header('content-range', `bytes ${read.range.start}-${read.range.end}/${read.size}`).header('content-length', read.range.end - read.range.start + 1);
-      } else reply.status(200).header('content-length', read.size);
-      if (head) {
-        (read.stream as unknown as { destroy?: () => void }).destroy?.();
-        return reply.send();
-      }
-      return reply.send(read.stream);
+      reply.type('application/octet-stream').header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(req.params.filename)}`);
+      return sendBlob(reply, read, head);
     };
     app.get<{ Params: F }>(`${path}/:filename`, { ...noCompress, exposeHeadRoute: false }, (req, reply) => download(req, reply, false));
     app.head<{ Params: F }>(`${path}/:filename`, noCompress, (req, reply) => download(req, reply, true));

@@ -7,7 +7,7 @@ import type { Services } from '../../services/index.js';
 import { AyonError } from '../../services/ayon/errors.js';
 import { PLACEHOLDER_PNG } from '../../services/ayon/media.js';
 import { isEntityType } from '../../services/ayon/rules.js';
-import { actorOf, facePath, nonGuest, parseRange, queryOf } from './http.js';
+import { actorOf, facePath, nonGuest, parseRange, queryOf, sendBlob } from './http.js';
 
 type P = { project: string };
 
@@ -98,15 +98,8 @@ export async function ayonMediaRoutes(app: FastifyInstance, opts: { services: Se
   const download = async (req: FastifyRequest<{ Params: P & { id: string } }>, reply: FastifyReply, head: boolean) => {
     const range = parseRange(req.headers.range);
     const { read, row } = await ayon.media.openFile(actorOf(req), req.params.project, req.params.id, range);
-    reply.type(row.mime).header('accept-ranges', 'bytes').header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(row.filename)}`);
-    if (read.range) {
-      reply.status(206).header('content-range', `bytes ${read.range.start}-${read.range.end}/${read.size}`).header('content-length', read.range.end - read.range.start + 1);
-    } else reply.status(200).header('content-length', read.size);
-    if (head) {
-      (read.stream as unknown as { destroy?: () => void }).destroy?.();
-      return reply.send();
-    }
-    return reply.send(read.stream);
+    reply.type(row.mime).header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(row.filename)}`);
+    return sendBlob(reply, read, head);
   };
   app.get<{ Params: P & { id: string } }>('/api/projects/:project/files/:id', { ...noCompress, exposeHeadRoute: false }, (req, reply) => download(req, reply, false));
   app.head<{ Params: P & { id: string } }>('/api/projects/:project/files/:id', noCompress, (req, reply) => download(req, reply, true));
