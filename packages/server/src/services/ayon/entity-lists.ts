@@ -195,6 +195,16 @@ function pageSize(page: PageArgs): { desc: boolean; size: number; cursor: number
   return { desc, size, cursor: decodeCursor(desc ? page.before : page.after) };
 }
 
+/** From an entity up to its folder: each step's parent type and the column naming it. */
+const PARENT_CHAIN: Record<EntityType, Array<[EntityType, string]>> = {
+  folder: [],
+  task: [['folder', 'folder_id']],
+  product: [['folder', 'folder_id']],
+  version: [['product', 'product_id'], ['folder', 'folder_id']],
+  representation: [['version', 'version_id'], ['product', 'product_id'], ['folder', 'folder_id']],
+  workfile: [['task', 'task_id'], ['folder', 'folder_id']],
+};
+
 export function createEntityListsService(core: AyonCoreDeps) {
   const { store, projects, access, events, attributes } = core;
   const { db } = store;
@@ -239,61 +249,20 @@ export function createEntityListsService(core: AyonCoreDeps) {
     const want = [...new Set(ids)];
     for (let i = 0; i < want.length; i += 500) {
       const part = want.slice(i, i + 500);
-      let rows: Array<{ id: string; path: string }>;
-      switch (type) {
-        case 'folder':
-          rows = await q.selectFrom('ayon_folders as f').select(['f.id as id', 'f.path as path']).where('f.project_name', '=', project).where('f.id', 'in', part).execute();
-          break;
-        case 'task':
-          rows = await q
-            .selectFrom('ayon_tasks as e')
-            .innerJoin('ayon_folders as f', (j) => j.onRef('f.project_name', '=', 'e.project_name').onRef('f.id', '=', 'e.folder_id'))
-            .select(['e.id as id', 'f.path as path'])
-            .where('e.project_name', '=', project)
-            .where('e.id', 'in', part)
-            .execute();
-          break;
-        case 'product':
-          rows = await q
-            .selectFrom('ayon_products as e')
-            .innerJoin('ayon_folders as f', (j) => j.onRef('f.project_name', '=', 'e.project_name').onRef('f.id', '=', 'e.folder_id'))
-            .select(['e.id as id', 'f.path as path'])
-            .where('e.project_name', '=', project)
-            .where('e.id', 'in', part)
-            .execute();
-          break;
-        case 'version':
-          rows = await q
-            .selectFrom('ayon_versions as e')
-            .innerJoin('ayon_products as p', (j) => j.onRef('p.project_name', '=', 'e.project_name').onRef('p.id', '=', 'e.product_id'))
-            .innerJoin('ayon_folders as f', (j) => j.onRef('f.project_name', '=', 'p.project_name').onRef('f.id', '=', 'p.folder_id'))
-            .select(['e.id as id', 'f.path as path'])
-            .where('e.project_name', '=', project)
-            .where('e.id', 'in', part)
-            .execute();
-          break;
-        case 'representation':
-          rows = await q
-            .selectFrom('ayon_representations as e')
-            .innerJoin('ayon_versions as v', (j) => j.onRef('v.project_name', '=', 'e.project_name').onRef('v.id', '=', 'e.version_id'))
-            .innerJoin('ayon_products as p', (j) => j.onRef('p.project_name', '=', 'v.project_name').onRef('p.id', '=', 'v.product_id'))
-            .innerJoin('ayon_folders as f', (j) => j.onRef('f.project_name', '=', 'p.project_name').onRef('f.id', '=', 'p.folder_id'))
-            .select(['e.id as id', 'f.path as path'])
-            .where('e.project_name', '=', project)
-            .where('e.id', 'in', part)
-            .execute();
-          break;
-        case 'workfile':
-          rows = await q
-            .selectFrom('ayon_workfiles as e')
-            .innerJoin('ayon_tasks as t', (j) => j.onRef('t.project_name', '=', 'e.project_name').onRef('t.id', '=', 'e.task_id'))
-            .innerJoin('ayon_folders as f', (j) => j.onRef('f.project_name', '=', 't.project_name').onRef('f.id', '=', 't.folder_id'))
-            .select(['e.id as id', 'f.path as path'])
-            .where('e.project_name', '=', project)
-            .where('e.id', 'in', part)
-            .execute();
-          break;
-      }
+      // join up the parent chain to the folder; the entity itself is `e`
+      let query = q.selectFrom(`${TABLES[type]} as e`) as any;
+      let prev = 'e';
+      PARENT_CHAIN[type].forEach(([parent, column], k) => {
+        const alias = `p${k}`;
+        const from = prev;
+        query = query.innerJoin(`${TABLES[parent]} as ${alias}`, (jn: any) => jn.onRef(`${alias}.project_name`, '=', `${from}.project_name`).onRef(`${alias}.id`, '=', `${from}.${column}`));
+        prev = alias;
+      });
+      const rows: Array<{ id: string; path: string }> = await query
+        .select(['e.id as id', `${prev}.path as path`])
+        .where('e.project_name', '=', project)
+        .where('e.id', 'in', part)
+        .execute();
       for (const r of rows) out.set(r.id, r.path);
     }
     for (const id of want) if (!out.has(id)) throw notFound(`${cap(type)} ${id} not found`);
