@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 const hex = () => randomBytes(16).toString('hex');
 
@@ -32,28 +33,7 @@ describe.each(storeKinds)('AYON activities on %s', (kind) => {
   const version = hex();
   const version2 = hex();
 
-  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: Buffer } = {}) {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    const t = opts.token === undefined ? admin : opts.token;
-    if (t) headers.authorization = `Bearer ${t}`;
-    let body: BodyInit | undefined;
-    if (opts.raw) {
-      body = opts.raw;
-      headers['content-type'] ??= 'application/octet-stream';
-    } else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* empty */
-    }
-    return { status: res.status, json };
-  }
+  const call = (method: string, path: string, opts: AyonRequestOptions = {}) => ayonRequest(base, admin, method, path, opts);
   const as = (user: string) => ({ token: tokens[user] });
   const svc = { token: null, headers: { 'x-api-key': svcKey } };
   const gql = async (variables: Record<string, unknown>, token = admin) =>

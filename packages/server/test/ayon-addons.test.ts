@@ -11,6 +11,7 @@ import { startTestServer, storeKinds, type TestServer } from './helpers/server.j
 import { parsePackagePy, parseTomlSubset, semverMatches } from '../src/services/ayon/addons/package.js';
 import { extractOverrides, schemaDefaults, validateSettings } from '../src/services/ayon/addons/settings.js';
 import { ZipError, readZipDirectory } from '../src/services/ayon/addons/zip.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 interface ZipItem {
   name: string;
@@ -191,28 +192,7 @@ describe.each(storeKinds)('AYON addons on %s', (kind) => {
   const P = `prj_${randomBytes(3).toString('hex')}`;
   const A = `tst_${randomBytes(3).toString('hex')}`;
 
-  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null; raw?: Buffer; rawType?: string; headers?: Record<string, string> } = {}) {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    const t = opts.token === undefined ? token : opts.token;
-    if (t) headers.authorization = `Bearer ${t}`;
-    let body: BodyInit | undefined;
-    if (opts.raw) {
-      body = opts.raw;
-      headers['content-type'] = opts.rawType ?? 'application/json';
-    } else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${base}${path}`, { method, headers, body });
-    const buf = Buffer.from(await res.arrayBuffer());
-    let json: any = null;
-    try {
-      json = JSON.parse(buf.toString('utf8'));
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, json, buf, headers: res.headers };
-  }
+  const call = (method: string, path: string, opts: AyonRequestOptions = {}) => ayonRequest(base, token, method, path, opts, { rawType: 'application/json' });
   const install = (zip: Buffer, qs = '', t?: string | null) => call('POST', `/api/addons/install${qs}`, { raw: zip, token: t });
   const blobCount = async () => {
     let n = 0;

@@ -16,6 +16,7 @@ import { startTestServer, storeKinds, type TestServer } from './helpers/server.j
 import { createTestDatabase } from './helpers/stores.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/app.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -33,29 +34,7 @@ describe.each(storeKinds)('AYON desktop area on %s', (kind) => {
   let artist: string;
   let manager: string;
 
-  type Opts = { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: Buffer | ReadableStream; rawType?: string };
-  async function call(method: string, p: string, opts: Opts = {}) {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    const t = opts.token === undefined ? admin : opts.token;
-    if (t) headers.authorization = `Bearer ${t}`;
-    let body: BodyInit | undefined;
-    if (opts.raw) {
-      body = opts.raw as BodyInit;
-      headers['content-type'] = opts.rawType ?? 'application/json'; // what ayon_api's session sends with an upload
-    } else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${base}${p}`, { method, headers, body, ...(opts.raw && !(opts.raw instanceof Buffer) ? { duplex: 'half' } : {}) } as RequestInit);
-    const buf = Buffer.from(await res.arrayBuffer());
-    let json: any = null;
-    try {
-      json = JSON.parse(buf.toString('utf8'));
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, json, buf, headers: res.headers };
-  }
+  const call = (method: string, path: string, opts: AyonRequestOptions = {}) => ayonRequest(base, admin, method, path, opts, { rawType: 'application/json' });
   /** A chunked body (no Content-Length), as requests sends a generator. */
   const chunked = (data: Buffer, size = 64 * 1024) =>
     new ReadableStream({

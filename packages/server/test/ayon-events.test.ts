@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 const hex = () => randomBytes(16).toString('hex');
 const tag = () => randomBytes(4).toString('hex');
@@ -22,28 +23,10 @@ describe.each(storeKinds)('AYON events on %s', (kind) => {
   let plainToken: string;
   const P = `evp_${tag()}`;
 
-  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null; key?: string; headers?: Record<string, string>; url?: string } = {}) {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.key) headers['x-api-key'] = opts.key;
-    else {
-      const t = opts.token === undefined ? token : opts.token;
-      if (t) headers.authorization = `Bearer ${t}`;
-    }
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${opts.url ?? base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* empty */
-    }
-    return { status: res.status, json };
-  }
+  const call = async (method: string, path: string, opts: AyonRequestOptions = {}) => {
+    const { status, json } = await ayonRequest(base, token, method, path, opts);
+    return { status, json };
+  };
   const gql = async (query: string, variables?: Record<string, unknown>, t?: string) => (await call('POST', '/graphql', { body: { query, variables }, token: t })).json;
   const dispatch = (body: Record<string, unknown>, opts: { key?: string; token?: string; headers?: Record<string, string> } = {}) => call('POST', '/api/events', { body, ...opts });
   const enroll = (body: Record<string, unknown>, key = svcKey, url?: string) => call('POST', '/api/enroll', { body, key, url });

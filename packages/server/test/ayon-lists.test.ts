@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 const hex = () => randomBytes(16).toString('hex');
 
@@ -34,25 +35,7 @@ describe.each(storeKinds)('AYON entity lists on %s', (kind) => {
   const product = hex();
   const versions = Array.from({ length: 6 }, () => hex());
 
-  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null } = {}) {
-    const headers: Record<string, string> = {};
-    const t = opts.token === undefined ? admin : opts.token;
-    if (t) headers.authorization = `Bearer ${t}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* empty */
-    }
-    return { status: res.status, json };
-  }
+  const call = (method: string, path: string, opts: AyonRequestOptions = {}) => ayonRequest(base, admin, method, path, opts);
   const as = (user: string) => ({ token: tokens[user] });
   const L = (suffix = '') => `/api/projects/${P}/lists${suffix}`;
   const gql = async (query: string, variables: Record<string, unknown>, token = admin) => (await call('POST', '/graphql', { body: { query, variables: { projectName: P, ...variables } }, token })).json;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startTestServer, storeKinds, type TestServer } from './helpers/server.js';
+import { ayonRequest, type AyonRequestOptions } from './helpers/http.js';
 
 const hex = () => randomBytes(16).toString('hex');
 const PNG = Buffer.from(
@@ -21,28 +22,7 @@ describe.each(storeKinds)('AYON face on %s', (kind) => {
   let admin: { email: string; password: string };
   const P = `prj_${randomBytes(3).toString('hex')}`;
 
-  async function call(method: string, path: string, opts: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: Buffer; rawType?: string } = {}) {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    const t = opts.token === undefined ? token : opts.token;
-    if (t) headers.authorization = `Bearer ${t}`;
-    let body: BodyInit | undefined;
-    if (opts.raw) {
-      body = opts.raw;
-      headers['content-type'] = opts.rawType ?? 'application/octet-stream';
-    } else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${base}${path}`, { method, headers, body });
-    const buf = Buffer.from(await res.arrayBuffer());
-    let json: any = null;
-    try {
-      json = JSON.parse(buf.toString('utf8'));
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, json, buf, headers: res.headers };
-  }
+  const call = (method: string, path: string, opts: AyonRequestOptions = {}) => ayonRequest(base, token, method, path, opts);
   const gql = async (query: string, variables?: Record<string, unknown>) => (await call('POST', '/graphql', { body: { query, variables } })).json;
   const ops = (operations: unknown[], extra: Record<string, unknown> = {}) => call('POST', `/api/projects/${P}/operations`, { body: { operations, ...extra } });
 
