@@ -1109,7 +1109,7 @@ export function createOperationsService(deps: {
       const stored = c === 'attrib' || c === 'data' ? c : COLUMN[c];
       if (stored && set[stored] !== undefined && String(set[stored]) === String(cur[stored])) continue;
       seen.add(topicSuffix);
-      entityPath ??= await pathOf(b, t, updated);
+      if (entityPath === undefined) entityPath = await pathOf(b, t, updated); // once per update, even when null
       const summary: Record<string, unknown> = { entityId: id, parentId, ...(entityPath ? { entityPath } : {}) };
       const col = COLUMN[c];
       if (col && ['name', 'status', 'label', 'folder_type', 'task_type', 'product_type', 'author', 'active', 'thumbnail_id', 'version', 'path'].includes(col)) {
